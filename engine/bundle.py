@@ -1,0 +1,181 @@
+"""One-file model bundles: safetensors weights plus every piece of metadata as JSON in the header.
+
+Loading runs no code (no pickle): the JSON names the config and hparams, so the model is rebuilt from the file
+alone. A sha256 over the weight bytes catches tampering that still parses. Magenta `.mag` files are handed to
+engine.magenta_bundle (imported lazily). Training checkpoints use this same format.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .configs import HParams, PerformanceConfig, get_config
+from .controls import user_controls
+from .errors import BundleError, ConfigError
+from .model import PerformanceModel
+
+FORMAT = "performance_rnn_live"
+FORMAT_VERSION = 1
+STORAGE_DTYPES = {"float32": np.float32, "float16": np.float16}
+_CHECKPOINT = re.compile(r"^model-(\d+)\.safetensors$")
+
+
+def default_bundle_path() -> Path:
+    """The shipped model (may not exist: then train one or pass a bundle)."""
+    return Path(__file__).resolve().parent / "models" / "default.safetensors"
+
+
+def _digest(tensors: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(tensors[name]).tobytes())
+    return h.hexdigest()
+
+
+def bundle_metadata(config: PerformanceConfig, extra: dict | None = None) -> dict:
+    """Everything needed to rebuild and describe the model; `extra` adds training steps, metrics, description."""
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "config": config.name, "generator_id": config.id, "hparams": config.hparams.to_dict(),
+        "encoding": config.encoding, "num_classes": config.num_classes,
+        "num_velocity_bins": config.num_velocity_bins, "control_size": config.control_size,
+        "controls": [name for name, on in (("disable_conditioning", config.optional_conditioning),
+                                           ("notes_per_second", config.density_conditioning),
+                                           ("pitch_class_histogram", config.pitch_conditioning)) if on],
+        "training_steps": 0, "eval_metrics": {}, "description": config.description,
+    }
+    meta.update(extra or {})
+    return meta
+
+
+def save_bundle(path, model: PerformanceModel, metadata: dict | None = None, dtype: str = "float32") -> Path:
+    """Write model + metadata atomically (temp file + os.replace). dtype='float16' halves the file."""
+    from safetensors.numpy import save_file
+
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"bundle dtype must be one of {list(STORAGE_DTYPES)}, not {dtype!r}")
+    path = Path(path)
+    tensors = {k: np.ascontiguousarray(v.astype(STORAGE_DTYPES[dtype])) for k, v in model.numpy_weights().items()}
+    meta = bundle_metadata(model.config, metadata)
+    meta["storage_dtype"] = dtype
+    header = {"metadata": json.dumps(meta), "sha256": _digest(tensors)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=header)
+    os.replace(tmp, path)
+    return path
+
+
+@dataclass
+class LoadedModel:
+    """A model rebuilt from a bundle, with its metadata and a cached fast Stepper."""
+
+    config: PerformanceConfig
+    model: PerformanceModel
+    metadata: dict = field(default_factory=dict)
+    _steppers: dict = field(default_factory=dict, repr=False)
+
+    def stepper(self, precision: str = "float32"):
+        from .stepper import Stepper
+
+        if precision not in self._steppers:
+            self._steppers[precision] = Stepper(self.model, precision)
+        return self._steppers[precision]
+
+    def event_log_probs(self, events, notes_per_second=None, pitch_class_histogram=None,
+                        disable_conditioning: bool = False) -> np.ndarray:
+        """log p(e[i+1] | e[..i]) for i = 0..n-2 under constant controls (Magenta's log-likelihood)."""
+        vocab = self.config.vocab
+        ids = np.asarray([vocab.encode(e) for e in events] if len(events) and not np.isscalar(events[0])
+                         else events, np.int64)
+        if len(ids) < 2:
+            return np.zeros(0)
+        controls = None
+        if self.config.control_size:
+            one = user_controls(self.config, notes_per_second, pitch_class_histogram, disable_conditioning)
+            controls = torch.from_numpy(np.tile(one, (len(ids) - 1, 1)))[None]
+        with torch.no_grad():
+            logits, _ = self.model(torch.from_numpy(ids[:-1])[None], controls)
+            logp = torch.log_softmax(logits[0].double(), -1)
+        return logp[torch.arange(len(ids) - 1), torch.from_numpy(ids[1:])].numpy()
+
+
+def _read_safetensors(path: Path):
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            header = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as err:  # safetensors raises several types for truncated or garbled files
+        raise BundleError(f"{path} is not a readable bundle ({str(err).splitlines()[0][:120]}); "
+                          "it may be truncated: re-save or re-download it") from None
+    return header, tensors
+
+
+def _config_from_metadata(meta: dict, path: Path) -> PerformanceConfig:
+    try:
+        config = get_config(meta["config"])
+        hp = dict(meta["hparams"])
+        hp["rnn_layer_sizes"] = tuple(hp["rnn_layer_sizes"])
+        return dataclasses.replace(config, hparams=HParams(**hp))
+    except (KeyError, TypeError, ConfigError) as err:
+        raise BundleError(f"{path} has unusable metadata ({err}); it was not written by this program's "
+                          "save_bundle") from None
+
+
+def _check_config(config: PerformanceConfig, wanted: str | None) -> PerformanceConfig:
+    """Magenta takes the config from the bundle; a contradicting --config is an error (compact shares weights)."""
+    if wanted is None or wanted == config.name:
+        return config
+    other = get_config(wanted)
+    if other.id != config.id or other.network_input_size != config.network_input_size:
+        raise BundleError(f"bundle is for config {config.name}, but --config {wanted} was given; "
+                          f"drop --config or pass --config {config.name}")
+    return dataclasses.replace(other, hparams=config.hparams)
+
+
+def load_bundle(path, config_name: str | None = None) -> LoadedModel:
+    """Rebuild a model from a bundle (.safetensors of ours, or Magenta .mag). Raises BundleError one-line."""
+    path = Path(path)
+    if not path.is_file():
+        raise BundleError(f"bundle file {path} does not exist; pass an existing --bundle_file")
+    if path.suffix == ".mag":
+        from .magenta_bundle import load_mag
+
+        config, weights, meta = load_mag(path)
+    else:
+        header, weights = _read_safetensors(path)
+        try:
+            meta = json.loads(header["metadata"])
+        except (KeyError, ValueError):
+            raise BundleError(f"{path} has no bundle metadata; it is not a Performance RNN bundle") from None
+        if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise BundleError(f"{path} is format {meta.get('format')!r} v{meta.get('format_version')}, "
+                              f"expected {FORMAT} v<={FORMAT_VERSION}")
+        if header.get("sha256") != _digest(weights):
+            raise BundleError(f"{path} failed its checksum: the weights were changed or damaged; re-save it")
+        config = _config_from_metadata(meta, path)
+    config = _check_config(config, config_name)
+    model = PerformanceModel(config)
+    model.load_weights({k: np.asarray(v, np.float32) for k, v in weights.items()})
+    model.eval()
+    return LoadedModel(config, model, dict(meta))
+
+
+def latest_checkpoint(train_dir) -> Path | None:
+    """The checkpoint `model-{step:09d}.safetensors` with the highest step in train_dir (temp files ignored)."""
+    train_dir = Path(train_dir)
+    if not train_dir.is_dir():
+        return None
+    steps = [(int(m.group(1)), p) for p in train_dir.iterdir() if (m := _CHECKPOINT.match(p.name))]
+    return max(steps)[1] if steps else None

@@ -1,0 +1,101 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine.bundle import latest_checkpoint, load_bundle, save_bundle
+from engine.errors import BundleError
+from engine.stepper import Stepper
+from tests.helpers import synthetic_piece, tiny_bundle, tiny_model
+
+
+def _logits(model, ids):
+    with torch.no_grad():
+        return model(torch.from_numpy(ids)[None])[0].numpy()
+
+
+def test_save_then_load_gives_identical_logits(tmp_path):
+    path = tiny_bundle(tmp_path, "performance_with_dynamics", eval_metrics={"loss": 0.5})
+    loaded = load_bundle(path)
+    original = tiny_model("performance_with_dynamics")
+    ids = synthetic_piece(original.config)
+    np.testing.assert_array_equal(_logits(loaded.model, ids), _logits(original, ids))
+    assert loaded.config.name == "performance_with_dynamics"
+    assert loaded.config.hparams.rnn_layer_sizes == (32,)
+    assert loaded.metadata["eval_metrics"] == {"loss": 0.5}
+    assert loaded.metadata["num_classes"] == 388 and loaded.metadata["training_steps"] == 400
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_conditioned_bundle_round_trip_and_log_probs(tmp_path):
+    loaded = load_bundle(tiny_bundle(tmp_path, "multiconditioned_performance_with_dynamics"))
+    assert loaded.metadata["controls"] == ["notes_per_second", "pitch_class_histogram"]
+    logp = loaded.event_log_probs(loaded.config.vocab.decode_all(synthetic_piece(loaded.config)),
+                                  notes_per_second=8)
+    assert logp.shape == (len(synthetic_piece(loaded.config)) - 1,) and (logp <= 0).all()
+    assert isinstance(loaded.stepper(), Stepper)
+
+
+def test_float16_storage_upcasts_on_load(tmp_path):
+    model = tiny_model()
+    path = save_bundle(tmp_path / "half.safetensors", model, dtype="float16")
+    loaded = load_bundle(path)
+    assert loaded.model.head.weight.dtype == torch.float32
+    ids = synthetic_piece(model.config)
+    np.testing.assert_allclose(_logits(loaded.model, ids), _logits(model, ids), atol=0.05)
+    assert path.stat().st_size < 0.6 * tiny_bundle(tmp_path, name="full.safetensors").stat().st_size
+
+
+def test_config_mismatch_names_both(tmp_path):
+    path = tiny_bundle(tmp_path, "performance_with_dynamics")
+    with pytest.raises(BundleError, match="bundle is for config performance_with_dynamics, but --config "
+                                          "performance was given"):
+        load_bundle(path, "performance")
+    # the compact config shares its weights with the one-hot one, as in Magenta
+    assert load_bundle(path, "performance_with_dynamics_compact").config.name == "performance_with_dynamics_compact"
+
+
+def test_truncated_file_fails_in_one_line(tmp_path):
+    path = tiny_bundle(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(BundleError) as err:
+        load_bundle(path)
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_tampered_weights_fail_the_checksum(tmp_path):
+    path = tiny_bundle(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="checksum"):
+        load_bundle(path)
+
+
+def test_tampered_metadata_and_foreign_files_fail(tmp_path):
+    from safetensors.numpy import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"x": np.zeros(3, np.float32)}, str(other))
+    with pytest.raises(BundleError, match="not a Performance RNN bundle"):
+        load_bundle(other)
+    save_file({"x": np.zeros(3, np.float32)}, str(other),
+              metadata={"metadata": json.dumps({"format": "performance_rnn_live", "config": "nope"})})
+    with pytest.raises(BundleError):
+        load_bundle(other)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(BundleError):
+        load_bundle(text)
+    with pytest.raises(BundleError, match="does not exist"):
+        load_bundle(tmp_path / "missing.safetensors")
+
+
+def test_latest_checkpoint_picks_the_highest_step(tmp_path):
+    assert latest_checkpoint(tmp_path / "nothing") is None
+    for name in ["model-000000010.safetensors", "model-000000200.safetensors",
+                 "model-000000300.safetensors.tmp", "notes.txt"]:
+        (tmp_path / name).write_bytes(b"")
+    assert latest_checkpoint(tmp_path).name == "model-000000200.safetensors"
