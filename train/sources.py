@@ -1,0 +1,58 @@
+"""The --input spec of create_dataset to a list of sources: MIDI files, a folder, a glob or the music21 corpus."""
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import PerformanceRnnError
+
+from . import music21_source
+
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to read: kind is 'midi' or 'music21' (a corpus score file, parsed by music21)."""
+
+    kind: str
+    path: str
+
+    @property
+    def name(self) -> str:
+        return f"music21:{self.path}" if self.kind == "music21" else self.path
+
+
+def _midi_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+
+
+def _one_spec(spec: str) -> list[Source]:
+    if music21_source.is_music21_spec(spec):
+        return [Source("music21", str(p)) for p in music21_source.corpus_paths(spec)]
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        files = _midi_files(path)
+        if not files:
+            raise PerformanceRnnError(f"no .mid or .midi files under {spec!r}; point --input at a folder of MIDI files")
+        return [Source("midi", str(p)) for p in files]
+    if path.is_file():
+        return [Source("midi", str(path))]
+    if glob.has_magic(spec):
+        files = sorted(p for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+        if not files:
+            raise PerformanceRnnError(f"the pattern {spec!r} matches no files; check the --input glob")
+        return [Source("midi", p) for p in files]
+    raise PerformanceRnnError(f"input {spec!r} does not exist; give a MIDI file, a folder, a glob or music21:")
+
+
+def resolve_inputs(spec: str) -> list[Source]:
+    """Several specs may be joined with ';' (e.g. 'midi_dir;music21:bach'); duplicates are read once."""
+    specs = [s.strip() for s in spec.split(";") if s.strip()]
+    if not specs:
+        raise PerformanceRnnError("--input is empty; give a MIDI file, a folder, a glob or music21:")
+    sources = []
+    for one in specs:
+        sources.extend(_one_spec(one))
+    return list(dict.fromkeys(sources))
