@@ -1,0 +1,89 @@
+"""Small helpers shared by the command-line tools.
+
+- `fail(msg)`: print `error: msg` to stderr and exit 2 (no traceback): the one way a CLI reports bad input.
+- `Parser`: argparse with one-line errors through `fail`; `--flag=value` and `--flag value` both work.
+- `add_bool(parser, name, help)`: an absl-style bool flag (`--x`, `--x=true`, `--x=False`).
+- `literal(flag, text, expected)`: `ast.literal_eval` of a flag value, failing with the flag's name.
+- `atomic_write(path)`: a context manager giving a temp path that replaces `path` only on success.
+- `run(main_fn)`: call a CLI body, turning engine errors (PerformanceRnnError) into `fail`.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+from engine.errors import PerformanceRnnError
+
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit status 2."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one `error: ...` line (argparse prints usage plus two lines)."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(f"{message}; see --help")
+
+
+def parse_bool(text) -> bool:
+    if isinstance(text, bool):
+        return text
+    value = str(text).strip().lower()
+    if value in ("1", "true", "t", "yes", "y"):
+        return True
+    if value in ("0", "false", "f", "no", "n"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+
+
+def add_bool(parser: argparse.ArgumentParser, name: str, help: str, default: bool = False) -> None:
+    """`--name` alone means true; `--name=false` works too (absl's bool flags)."""
+    parser.add_argument(f"--{name}", nargs="?", const=True, default=default, type=parse_bool, metavar="BOOL",
+                        help=help)
+
+
+def literal(flag: str, text, expected: str):
+    """The Python literal in a flag's text (e.g. "[60, 64, 67]"); None for an empty or missing value."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        return ast.literal_eval(text.strip()) if isinstance(text, str) else text
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        fail(f"--{flag} must be {expected}, not {text!r}")
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """with atomic_write(p) as tmp: write tmp; on success tmp replaces p, on error it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def run(body, *args, **kwargs):
+    """Run a CLI body; engine errors become `error: ...` (exit 2), Ctrl-C exits 130 quietly."""
+    try:
+        return body(*args, **kwargs)
+    except PerformanceRnnError as err:
+        fail(str(err))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
