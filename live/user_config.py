@@ -1,0 +1,74 @@
+"""Where the user's files live: config dir, saved presets, MIDI-learn map, and the model folders to list."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_DIR = "performance-rnn-live"
+BUNDLE_SUFFIXES = (".safetensors", ".mag")
+
+
+def config_dir() -> Path:
+    """$PRNN_CONFIG_DIR, else $XDG_CONFIG_HOME/performance-rnn-live, else ~/.config/performance-rnn-live."""
+    explicit = os.environ.get("PRNN_CONFIG_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base).expanduser() / APP_DIR
+
+
+def user_presets_dir() -> Path:
+    return config_dir() / "presets"
+
+
+def midi_map_path() -> Path:
+    return config_dir() / "midi_map.json"
+
+
+def models_dirs() -> list[Path]:
+    """Folders scanned for bundles: every entry of $PRNN_MODELS (os.pathsep-separated), then <config>/models."""
+    dirs = [Path(p).expanduser() for p in os.environ.get("PRNN_MODELS", "").split(os.pathsep) if p]
+    return dirs + [config_dir() / "models"]
+
+
+def shipped_bundle() -> Path:
+    from engine.bundle import default_bundle_path
+
+    return default_bundle_path()
+
+
+def list_bundles() -> dict[str, Path]:
+    """Model name (file stem) -> path: the shipped model first (if present), then the user folders' bundles.
+
+    A user bundle never hides the shipped 'default'; a later folder never hides an earlier one's name."""
+    found: dict[str, Path] = {}
+    shipped = shipped_bundle()
+    if shipped.is_file():
+        found["default"] = shipped
+    for folder in models_dirs():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix in BUNDLE_SUFFIXES and path.is_file():
+                found.setdefault(path.stem, path)
+    return found
+
+
+def resolve_model(name: str) -> Path | None:
+    """A preset's `model` value -> bundle path: a listed name, or an existing file path; None if neither."""
+    if not name:
+        return None
+    listed = list_bundles()
+    if name in listed:
+        return listed[name]
+    path = Path(name).expanduser()
+    return path if path.is_file() else None
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write via a temp file and os.replace, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
