@@ -6,6 +6,7 @@ separate virtualenv outside the repo, once, and its outputs are committed.
     python3 -m venv /work/tfvenv
     /work/tfvenv/bin/pip install tensorflow-cpu tf-keras tf-slim    # TF 2.21 was used
     /work/tfvenv/bin/python tools/make_mag_fixtures.py [OUT_DIR]     # default tests/fixtures/mag
+    /work/tfvenv/bin/python tools/make_mag_fixtures.py OUT_DIR --full-size   # 3x512, ~25 MB each, not committed
 
 tf-keras is needed because TF >= 2.16 hides the TF1 RNN cells behind Keras 3; with
 TF_USE_LEGACY_KERAS=1 `tf.compat.v1.nn.rnn_cell.BasicLSTMCell` is the legacy cell Magenta used.
@@ -39,7 +40,12 @@ import tensorflow as tf  # noqa: E402
 import tf_slim  # noqa: E402
 
 tf1 = tf.compat.v1
-OUT_DIR = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mag")
+_ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+OUT_DIR = _ARGS[0] if _ARGS else os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "mag")
+# --full-size: Magenta's real 3x512 shapes for two layouts, to measure load time and agreement at full scale.
+# Weights are then drawn at 2x the Glorot limit: at the tiny fixtures' fixed scale a 512-unit LSTM is chaotic,
+# and float32 rounding differences between any two implementations grow ~1.5x per step.
+FULL_SIZE = "--full-size" in sys.argv[1:]
 
 DENSITY_RANGES = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
 NOTES_PER_SECOND = 5.0  # -> density bin 3 ([4, 8))
@@ -167,6 +173,8 @@ def randomize(session, rng):
     for var in tf1.trainable_variables():
         shape = var.shape.as_list()
         scale = 0.7 if len(shape) == 2 else 0.5
+        if FULL_SIZE:
+            scale = 2 * np.sqrt(6.0 / sum(shape)) if len(shape) == 2 else 0.1
         values = rng.uniform(-scale, scale, shape) if len(shape) == 2 else rng.normal(0.0, scale, shape)
         var.load(values.astype(np.float32), session)
 
@@ -231,6 +239,10 @@ def main():
     tf1.disable_eager_execution()
     os.makedirs(OUT_DIR, exist_ok=True)
     with tempfile.TemporaryDirectory() as work_dir:
+        if FULL_SIZE:
+            for seed, generator_id in enumerate(["performance_with_dynamics", "multiconditioned_performance_with_dynamics"]):
+                make_fixture(generator_id, LAYOUTS[generator_id][:3] + ([512, 512, 512],), work_dir, 100 + seed)
+            return
         for seed, (generator_id, layout) in enumerate(LAYOUTS.items()):
             make_fixture(generator_id, layout, work_dir, seed)
         make_cudnn_variant(work_dir)

@@ -166,10 +166,14 @@ def test_convert_writes_an_equivalent_bundle_of_ours(tmp_path, capsys):
     (["{mag}", "{tmp}/out.mag"], "must end in .safetensors"),
     (["{tmp}/missing.mag", "{tmp}/out.safetensors"], "does not exist"),
     (["{cudnn}", "{tmp}/out.safetensors"], "variables found"),
+    (["{mag}"], "required: output"),
+    (["{mag}", "{tmp}/out.safetensors", "--dtype=int4"], "invalid choice"),
 ])
 def test_convert_errors_are_one_line(tmp_path, capsys, args, message):
     fill = {"mag": FIXTURES / "performance.mag", "tmp": tmp_path, "cudnn": FIXTURES / "cudnn_variant.mag"}
-    assert convert_cli.main([a.format(**fill) for a in args]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        convert_cli.main([a.format(**fill) for a in args])
+    assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "out.safetensors").exists()
@@ -186,6 +190,20 @@ def test_generation_from_a_mag_bundle_writes_midi(tmp_path):
     midi_path = tmp_path / "out.mid"
     result.performance.to_midi(midi_path)
     assert Performance.from_midi(midi_path).num_steps > 0
+
+
+def test_generate_cli_plays_a_mag_bundle(tmp_path):
+    from train import generate_cli
+
+    out = tmp_path / "generated"
+    args = [f"--bundle_file={FIXTURES / 'multiconditioned_performance_with_dynamics.mag'}", f"--output_dir={out}",
+            "--num_outputs=2", "--num_steps=200", "--seed=5", "--notes_per_second=8",
+            "--pitch_class_histogram=[2,0,1,0,1,1,0,1,0,1,0,1]"]
+    assert generate_cli.main(args) == 0
+    files = sorted(out.glob("*.mid"))
+    assert len(files) == 2
+    for path in files:
+        assert 0 < Performance.from_midi(path).num_steps <= 200
 
 
 # --- errors ---
