@@ -27,6 +27,8 @@ CELL = "rnn/multi_rnn_cell/cell_{}/basic_lstm_cell/"
 FC_WEIGHTS, FC_BIASES = "fully_connected/weights", "fully_connected/biases"
 # Training-only state that a bundle exported from a training graph might carry; never used.
 _IGNORED = re.compile(r"(^|/)(global_step|beta[12]_power)$|/Adam(_\d+)?$")
+# TF 1.0-1.1 named the cell variables weights/biases; TF 1.2 (May 2017) renamed them kernel/bias.
+_OLD_CELL_NAME = re.compile(r"^(rnn/multi_rnn_cell/cell_\d+/basic_lstm_cell/)(weights|biases)$")
 # TF packs the gates as (i, j, f, o), PyTorch as (i, f, g, o) with g = j.
 TF_TO_TORCH_GATES = (0, 2, 1, 3)
 
@@ -81,6 +83,16 @@ def config_for_generator_id(generator_id: str, source: str) -> PerformanceConfig
 
 def _variable_list(tensors: dict) -> str:
     return ", ".join(f"{name} {list(value.shape)}" for name, value in sorted(tensors.items()))
+
+
+def canonical_names(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Accept bundles saved before TF 1.2 renamed the cell's weights/biases to kernel/bias."""
+    out = {}
+    for name, value in tensors.items():
+        match = _OLD_CELL_NAME.match(name)
+        new = match.group(1) + {"weights": "kernel", "biases": "bias"}[match.group(2)] if match else name
+        out[name if new in tensors else new] = value
+    return out
 
 
 def layer_sizes_from(tensors: dict[str, np.ndarray], source: str) -> list[int]:
@@ -154,6 +166,7 @@ def read_mag(path) -> tuple[PerformanceConfig, dict[str, np.ndarray], MagBundle]
         tensors = read_checkpoint(bundle.checkpoint)
     except BundleError as err:
         raise BundleError(f"{path}: its checkpoint is unreadable ({err}); re-download the bundle") from None
+    tensors = canonical_names(tensors)
     sizes = layer_sizes_from(tensors, str(path))
     config = dataclasses.replace(config, hparams=dataclasses.replace(config.hparams, rnn_layer_sizes=tuple(sizes)))
     return config, map_weights(tensors, config, str(path)), bundle

@@ -251,6 +251,18 @@ def test_extra_variables_are_refused_but_training_state_is_ignored(tmp_path):
         engine.load_bundle(crafted_bundle(tmp_path, "performance", [tc.write_checkpoint(attention)]))
 
 
+def test_pre_tf_1_2_cell_names_load_and_reproduce_tensorflow(tmp_path):
+    """TF 1.0-1.1 called the cell variables weights/biases; the math and layout are the same."""
+    generator_id = "performance_with_dynamics"
+    old = {name.replace("basic_lstm_cell/kernel", "basic_lstm_cell/weights")
+               .replace("basic_lstm_cell/bias", "basic_lstm_cell/biases"): value
+           for name, value in fixture_tensors(generator_id).items()}
+    assert "rnn/multi_rnn_cell/cell_2/basic_lstm_cell/weights" in old
+    loaded = engine.load_bundle(crafted_bundle(tmp_path, generator_id, [tc.write_checkpoint(old)]))
+    exp = expected(generator_id)
+    _check_event_log_probs(loaded, exp["ids"], exp["softmax"])
+
+
 def test_weights_for_another_config_name_the_shape_mismatch(tmp_path):
     checkpoint = tc.write_checkpoint(fixture_tensors("performance_with_dynamics"))  # input 388, not 408
     path = crafted_bundle(tmp_path, "multiconditioned_performance_with_dynamics", [checkpoint])
