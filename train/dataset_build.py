@@ -74,10 +74,15 @@ def piece_split(settings: BuildSettings, key: str) -> str:
 
 
 def source_key(source: Source) -> str:
-    """A machine-independent name: corpus files relative to the corpus folder."""
+    """A machine-independent name, so the split does not depend on where the files are: corpus files
+    relative to the corpus folder, other files by the sha256 of their bytes (identical copies agree)."""
     if source.kind == "music21":
         return source.path.split("/corpus/", 1)[-1]
-    return source.path
+    try:
+        with open(source.path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return source.path  # reading it will fail and report why
 
 
 def _read_pieces(source: Source) -> list[tuple[str, NoteList]]:

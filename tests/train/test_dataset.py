@@ -56,7 +56,7 @@ def make_midi_folder(folder: Path, count: int = 4) -> Path:
 
 def build(folder: Path, out: Path, config="performance_with_dynamics", extra=()) -> int:
     return dataset_cli.main(["--config", config, "--input", str(folder), "--output_dir", str(out),
-                             "--eval_ratio", "0.3", "--workers", "1", *extra])
+                             "--eval_ratio", "0.5", "--workers", "1", *extra])
 
 
 def test_sources_dir_glob_and_missing(tmp_path):
