@@ -1,0 +1,274 @@
+"""Sampling-time steering: logit adjustments, per step and per batch row, that make the control knobs bite.
+
+Magenta's conditioning alone is weak (density "only responds to doublings", MM #1578), so on top of the control
+inputs three adjustments act on the logits before sampling:
+
+1. Pitch-class bias: NOTE_ON(p) gets `pitch_strength * log((w[p % 12] + eps) / (max w + eps))`, zero for the
+   requested classes with the highest weight and strongly negative for classes the histogram leaves out.
+2. Density controller: a running, exponentially weighted estimate of the notes/s generated so far (time
+   constant `density_tau_seconds`) is compared with the request on a log scale; a PI controller turns the
+   error into a bias b that is subtracted from the TIME_SHIFT logits, weighted by the shift length, so
+   time advances less often and in shorter steps when the output is too sparse (b > 0) and the reverse when
+   it is too dense. Adjusting the time axis (not NOTE_ON alone) keeps note-ons and note-offs balanced.
+3. Release guard: a note sounding longer than `release_after_seconds` gets a growing bias on its NOTE_OFF,
+   TIME_SHIFTs that would carry a sounding note past `max_note_seconds` are forbidden, and a note that has
+   reached it leaves only its NOTE_OFF to sample, so the 5 s cap of Magenta's decoder never has to cut one.
+   Two sanity limits keep a wandering model from piling notes up (which no time-based rule can catch): a
+   NOTE_ON of a pitch that is already sounding is penalized, and at most `max_chord_notes` NOTE_ONs may
+   share one step.
+
+Use per step: `logits = steering.apply(logits, state)`, sample, then `steering.observe(ids, state)`.
+`SteeredStepper` wraps a Stepper so code that only calls `step`/`prime` gets steering without changes.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .controls import check_histogram, check_notes_per_second
+from .events import KIND_CODE, NOTE_OFF, NOTE_ON, STEPS_PER_SECOND, TIME_SHIFT, Vocabulary
+
+
+@dataclass(frozen=True)
+class SteeringConfig:
+    """Strengths of the three adjustments; a strength of 0 turns that adjustment off."""
+
+    pitch_strength: float = 1.0  # multiplies log(weight): 1.0 makes a left-out class ~140x less likely
+    pitch_eps: float = 1e-3  # weight floor inside the log (how hard "left out" is)
+    density_gain: float = 2.0  # proportional gain on log(requested / generated notes/s)
+    density_integral: float = 1.0  # integral gain per second of generated time
+    density_max_bias: float = 6.0  # clip on the controller output (and the integral: anti-windup)
+    density_tau_seconds: float = 2.0  # memory of the running density estimate
+    shift_tilt: float = 0.3  # TIME_SHIFT(s) weight is 1 + tilt * ln(s / 10 steps): long shifts move most
+    release_after_seconds: float = 3.5  # from here on a sounding note's NOTE_OFF is pushed up
+    release_strength: float = 4.0  # NOTE_OFF bias per second past release_after_seconds
+    max_note_seconds: float = 5.0  # no TIME_SHIFT may carry a sounding note past this (0 = no guard)
+    restrike_penalty: float = 0.0  # subtracted from NOTE_ON of a pitch already sounding (off: it can starve a model)
+    max_chord_notes: float = 12  # no more NOTE_ONs at one step after this many (0 = no limit)
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"steering {f.name} must be a finite number >= 0, not {value!r}")
+        if self.density_tau_seconds <= 0:
+            raise ValueError(f"steering density_tau_seconds must be > 0, not {self.density_tau_seconds!r}")
+        if 1 + self.shift_tilt * np.log(0.1) <= 0:
+            raise ValueError(f"steering shift_tilt must be < 0.43 (1-step shifts would flip sign), "
+                             f"not {self.shift_tilt!r}")
+
+
+OFF = SteeringConfig(pitch_strength=0.0, density_gain=0.0, density_integral=0.0, release_strength=0.0,
+                     max_note_seconds=0.0, restrike_penalty=0.0, max_chord_notes=0)
+
+
+@dataclass
+class SteeringState:
+    """Per-row running state ([B] arrays, pitches [B,128]); `copy()` for checkpoints, `select()` for beams."""
+
+    step: np.ndarray  # current step of each row
+    notes: np.ndarray  # exponentially weighted NOTE_ON count
+    time: np.ndarray  # exponentially weighted elapsed seconds (same weights)
+    integral: np.ndarray  # the controller's integral term
+    open_count: np.ndarray  # [B,128] sounding notes per pitch
+    onset: np.ndarray  # [B,128] step of the oldest sounding note per pitch (meaningless where count is 0)
+    chord: np.ndarray  # NOTE_ONs since the last TIME_SHIFT
+
+    def copy(self) -> "SteeringState":
+        return SteeringState(*(np.array(getattr(self, f.name)) for f in dataclasses.fields(self)))
+
+    def select(self, rows) -> "SteeringState":
+        rows = np.asarray(rows)
+        return SteeringState(*(getattr(self, f.name)[rows] for f in dataclasses.fields(self)))
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+@dataclass(frozen=True)
+class Steering:
+    """The adjustments for one request (notes/s and/or pitch-class histogram; None = not requested)."""
+
+    config: SteeringConfig
+    vocab: Vocabulary
+    notes_per_second: float | None = None
+    pitch_class_histogram: tuple | None = None
+
+    def __post_init__(self):
+        if self.notes_per_second is not None:
+            object.__setattr__(self, "notes_per_second", check_notes_per_second(self.notes_per_second))
+        if self.pitch_class_histogram is not None:
+            hist = tuple(float(v) for v in check_histogram(self.pitch_class_histogram))
+            object.__setattr__(self, "pitch_class_histogram", hist)
+        codes = self.vocab.kind_codes
+        self._set("_on", np.flatnonzero(codes == KIND_CODE[NOTE_ON]))
+        self._set("_off", np.flatnonzero(codes == KIND_CODE[NOTE_OFF]))
+        shifts = np.flatnonzero(codes == KIND_CODE[TIME_SHIFT])
+        self._set("_shift", shifts)
+        self._set("_shift_steps", self.vocab.values[shifts].astype(np.int64))
+        self._set("_shift_weight", 1.0 + self.config.shift_tilt * np.log(self._shift_steps / 10.0))
+        self._set("_static", self._static_bias())
+
+    def _set(self, name, value):
+        object.__setattr__(self, name, value)
+
+    def retarget(self, notes_per_second=None, pitch_class_histogram=None) -> "Steering":
+        """The same strengths for a new request (a knob moved); running states stay valid."""
+        return Steering(self.config, self.vocab, notes_per_second, pitch_class_histogram)
+
+    @property
+    def steers_density(self) -> bool:
+        c = self.config
+        return self.notes_per_second is not None and (c.density_gain > 0 or c.density_integral > 0)
+
+    @property
+    def guards_release(self) -> bool:
+        c = self.config
+        return c.max_note_seconds > 0 or c.release_strength > 0 or c.restrike_penalty > 0
+
+    def _static_bias(self) -> np.ndarray:
+        bias = np.zeros(self.vocab.num_classes)
+        if self.pitch_class_histogram is not None and self.config.pitch_strength > 0:
+            w = np.asarray(self.pitch_class_histogram)
+            eps = self.config.pitch_eps
+            per_class = self.config.pitch_strength * np.log((w + eps) / (w.max() + eps))
+            bias[self._on] = per_class[self.vocab.values[self._on] % 12]
+        return bias
+
+    # ---- state -----------------------------------------------------------------------------------------
+
+    def new_state(self, batch: int = 1) -> SteeringState:
+        """A fresh state; the density estimate starts at the request (half a time constant of pseudo data)."""
+        prior = 0.5 * self.config.density_tau_seconds
+        rate = self.notes_per_second or 0.0
+        return SteeringState(np.zeros(batch, np.int64), np.full(batch, rate * prior), np.full(batch, prior),
+                             np.zeros(batch), np.zeros((batch, 128), np.int32), np.zeros((batch, 128), np.int64),
+                             np.zeros(batch, np.int64))
+
+    def observe(self, class_ids, state: SteeringState) -> None:
+        """Update `state` in place with the events just chosen, one per row ([B] ids)."""
+        ids = np.asarray(class_ids, np.int64).reshape(-1)
+        if len(ids) != len(state):
+            raise ValueError(f"observe got {len(ids)} ids for a steering state of {len(state)} rows")
+        codes, values = self.vocab.kind_codes[ids], self.vocab.values[ids].astype(np.int64)
+        rows = np.arange(len(ids))
+        on, off, shift = (codes == KIND_CODE[k] for k in (NOTE_ON, NOTE_OFF, TIME_SHIFT))
+        # pitches: a new onset of a silent pitch sets its onset; the oldest note keeps its onset otherwise
+        fresh = on & (state.open_count[rows, values] == 0)
+        state.onset[rows[fresh], values[fresh]] = state.step[fresh]
+        state.open_count[rows[on], values[on]] += 1
+        closing = off & (state.open_count[rows, values] > 0)
+        state.open_count[rows[closing], values[closing]] -= 1
+        state.notes += on
+        state.chord = np.where(shift, 0, state.chord + on)
+        if shift.any():
+            self._advance_time(state, np.where(shift, values, 0))
+
+    def _advance_time(self, state: SteeringState, steps: np.ndarray) -> None:
+        dt = steps / STEPS_PER_SECOND
+        decay = np.exp(-dt / self.config.density_tau_seconds)
+        state.notes *= decay
+        state.time = state.time * decay + self.config.density_tau_seconds * (1.0 - decay)
+        state.step += steps
+        if self.steers_density:
+            limit = self.config.density_max_bias
+            state.integral = np.clip(state.integral + self.config.density_integral * self._error(state) * dt,
+                                     -limit, limit)
+
+    def observe_sequence(self, ids, state: SteeringState) -> None:
+        """Feed a primer (the same events to every row)."""
+        for class_id in np.asarray(ids, np.int64).reshape(-1):
+            self.observe(np.full(len(state), class_id), state)
+
+    # ---- logits ----------------------------------------------------------------------------------------
+
+    def _error(self, state: SteeringState) -> np.ndarray:
+        """log(requested / generated) notes/s: > 0 when the output is too sparse."""
+        generated = np.maximum(state.notes, 1e-3) / np.maximum(state.time, 1e-6)
+        return np.log(self.notes_per_second) - np.log(generated)
+
+    def density_bias(self, state: SteeringState) -> np.ndarray:
+        """The controller output b per row ([B]); 0 without a notes/s request."""
+        if not self.steers_density:
+            return np.zeros(len(state))
+        limit = self.config.density_max_bias
+        return np.clip(self.config.density_gain * self._error(state) + state.integral, -limit, limit)
+
+    def apply(self, logits, state: SteeringState) -> np.ndarray:
+        """Steered logits [B,V] (a new array; float64). Rows match the state's rows."""
+        logits = np.array(logits, np.float64, ndmin=2)
+        if len(logits) != len(state):
+            raise ValueError(f"apply got {len(logits)} rows of logits for a steering state of {len(state)} rows")
+        logits += self._static
+        if self.steers_density:
+            logits[:, self._shift] -= self.density_bias(state)[:, None] * self._shift_weight[None, :]
+        if self.config.max_chord_notes > 0:
+            full = state.chord >= self.config.max_chord_notes
+            if full.any():
+                logits[np.ix_(np.flatnonzero(full), self._on)] = -np.inf
+        if self.guards_release and state.open_count.any():
+            self._guard(logits, state)
+        return logits
+
+    def _guard(self, logits: np.ndarray, state: SteeringState) -> None:
+        c = self.config
+        sounding = state.open_count > 0
+        age = np.where(sounding, state.step[:, None] - state.onset, 0)  # steps, [B,128]
+        if c.restrike_penalty > 0:
+            logits[:, self._on] -= c.restrike_penalty * sounding
+        if c.release_strength > 0:
+            late = np.maximum(age / STEPS_PER_SECOND - c.release_after_seconds, 0.0)
+            logits[:, self._off] += c.release_strength * late
+        if c.max_note_seconds > 0:
+            limit = round(c.max_note_seconds * STEPS_PER_SECOND)
+            room = limit - age.max(axis=1)  # steps left for the oldest sounding note
+            too_long = self._shift_steps[None, :] > room[:, None]
+            logits[:, self._shift] = np.where(too_long, -np.inf, logits[:, self._shift])
+            # A note at the limit must end now: only NOTE_OFFs of such notes stay possible (the model hears
+            # the release, instead of the decoder cutting the note behind its back).
+            overdue = sounding & (age >= limit)
+            forced = overdue.any(axis=1)
+            if forced.any():
+                keep = np.full((int(forced.sum()), logits.shape[1]), -np.inf)
+                keep[:, self._off] = np.where(overdue[forced], 0.0, -np.inf)
+                logits[forced] += keep
+
+
+class SteeredStepper:
+    """A Stepper whose logits come out steered: observes the ids fed to `step`/`prime` (the events just
+    sampled), then applies the steering. Rows broadcast from a batch-1 primer to the first batch stepped.
+    Beam search reorders rows, which this wrapper cannot follow: use it for plain sampling only."""
+
+    def __init__(self, stepper, steering: Steering):
+        self.stepper, self.steering = stepper, steering
+        self.config = stepper.config
+        self.state: SteeringState | None = None
+
+    def zero_state(self, batch: int = 1):
+        self.state = self.steering.new_state(batch)
+        return self.stepper.zero_state(batch)
+
+    def _rows(self, batch: int) -> SteeringState:
+        if self.state is None:
+            self.state = self.steering.new_state(batch)
+        elif len(self.state) != batch:
+            if len(self.state) != 1:
+                raise ValueError(f"steered stepper has {len(self.state)} rows but was stepped with {batch}; "
+                                 "steering does not follow beam search (use beam_size=1)")
+            self.state = self.state.select(np.zeros(batch, np.int64))
+        return self.state
+
+    def prime(self, ids, controls, state=None):
+        logits, model_state = self.stepper.prime(ids, controls, state)
+        steer = self._rows(1)
+        self.steering.observe_sequence(ids, steer)
+        return self.steering.apply(logits, steer), model_state
+
+    def step(self, ids, controls, state):
+        ids = np.asarray(ids, np.int64).reshape(-1)
+        logits, model_state = self.stepper.step(ids, controls, state)
+        steer = self._rows(len(ids))
+        self.steering.observe(ids, steer)
+        return self.steering.apply(logits, steer), model_state
