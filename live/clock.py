@@ -1,0 +1,73 @@
+"""Clocks for the scheduler: a monotonic wall clock that sleeps then spins, and a fake clock for tests."""
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+
+STEP_SECONDS = 0.010  # one Performance RNN step
+
+
+@dataclass
+class ClockConfig:
+    spin_seconds: float = 0.0004  # sleep until this close to a deadline, then spin (sleep wake-ups overshoot)
+
+
+class MonotonicClock:
+    """time.perf_counter (CLOCK_MONOTONIC) with an interruptible sleep-then-spin wait."""
+
+    def __init__(self, config: ClockConfig | None = None):
+        self.config = config or ClockConfig()
+
+    def now(self) -> float:
+        return time.perf_counter()
+
+    def wait_until(self, deadline: float, wake: threading.Event | None = None) -> bool:
+        """Return at `deadline`, or earlier (True) when `wake` is set: a command can cut the sleep short."""
+        spin = self.config.spin_seconds
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return False
+            if remaining > spin:
+                if wake is not None:
+                    if wake.wait(remaining - spin):
+                        return True
+                else:
+                    time.sleep(remaining - spin)
+            else:
+                if wake is not None and wake.is_set():
+                    return True
+                time.sleep(0)  # spin, but let the MIDI callback thread take the GIL
+
+
+class FakeClock:
+    """Time moves only when the scheduler waits, so a whole session runs instantly and deterministically.
+
+    `at(t, fn)` runs fn when time reaches t (e.g. a scripted player note); a wait returns early then, just as
+    a real MIDI callback would wake the scheduler."""
+
+    def __init__(self, start: float = 0.0):
+        self.t = start
+        self._scripted: list = []
+        self._order = itertools.count()
+
+    def now(self) -> float:
+        return self.t
+
+    def at(self, t: float, fn) -> None:
+        heapq.heappush(self._scripted, (t, next(self._order), fn))
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+    def wait_until(self, deadline: float, wake: threading.Event | None = None) -> bool:
+        if self._scripted and self._scripted[0][0] <= deadline:
+            t, _, fn = heapq.heappop(self._scripted)
+            self.t = max(self.t, t)
+            fn()
+            return True
+        self.t = max(self.t, deadline)
+        return False

@@ -1,0 +1,285 @@
+"""The clock thread: 10 ms ticks on absolute deadlines, a heap of due MIDI messages, model work in the slack.
+
+Each pass: send what is due, apply queued commands (player notes first hit the port as MIDI thru), then let
+the performer take model steps until the lookahead is full or the next deadline nears, then sleep. Sending
+never waits for the model: a model step only starts if its (pessimistic) duration fits before the deadline."""
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .commands import (CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetLookahead, SetMode, SetVelocity,
+                       Stop, check_lookahead_ms)
+from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_on
+
+STATS_LIMIT = 2_000_000  # samples kept for the bench (about 5 h of dense play)
+
+
+@dataclass
+class SchedulerConfig:
+    lookahead_ms: float = 100.0  # how far the model runs ahead of the clock; a knob change is heard within it
+    step_seconds: float = 0.010
+    margin_seconds: float = 0.001  # stop model work this long before the next deadline
+    late_seconds: float = 0.001  # a tick that wakes later than this counts as late
+    max_steps_per_tick: int = 64  # bounded work per tick, whatever the clock says
+    duration_seconds: float | None = None  # stop by itself after this long
+    thru: bool = False  # copy the player's channel messages to the output
+    velocity_scale: float = 1.0
+    velocity_offset: int = 0
+    stats_every_seconds: float = 0.5
+
+    def __post_init__(self):
+        check_lookahead_ms(self.lookahead_ms)
+
+
+# ---- events for the UI (posted through a non-blocking callback) ----------------------------------------------
+
+@dataclass(frozen=True)
+class NoteSent:
+    """A message that went out (part 'model' or 'player' thru), or a player's note heard (part 'input')."""
+    seconds: float
+    part: str
+    message: object
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """Mode or call-and-response state, e.g. ('mode', 'duet') or ('call', 'responding')."""
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    """Counters since start, and the worst lateness (s) in the last window."""
+    seconds: float
+    ticks: int
+    late_ticks: int
+    window_max_lateness: float
+    step_estimate: float
+    pending: int
+    rollbacks: int
+    catchups: int
+
+
+@dataclass(frozen=True)
+class EngineError:
+    text: str
+
+
+@dataclass
+class Stats:
+    lateness: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
+    step_seconds: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
+    input_latency: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
+    wake_lateness: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
+    ticks: int = 0
+    late_ticks: int = 0
+    rollbacks: int = 0
+    window_max: float = 0.0
+
+    @staticmethod
+    def summary(values) -> dict:
+        a = np.asarray(values, float)
+        if not len(a):
+            return {"n": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan")}
+        return {"n": len(a), "p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)),
+                "max": float(a.max())}
+
+
+class Scheduler:
+    def __init__(self, performer, output: MidiOutput, commands: CommandQueue, clock,
+                 config: SchedulerConfig | None = None, on_event=None, recorder=None):
+        self.performer = performer
+        self.output = output
+        self.commands = commands
+        self.clock = clock
+        self.config = config or SchedulerConfig()
+        self.on_event = on_event
+        self.recorder = recorder
+        self.stats = Stats()
+        self.heap: list = []
+        self._order = itertools.count()
+        self.lookahead_steps = round(self.config.lookahead_ms / 1000 / self.config.step_seconds)
+        self.step_estimate = 0.002
+        self.t0 = 0.0
+        self.tick = -1
+        self.error: BaseException | None = None
+        self._stopping = False
+        self._next_report = 0
+        performer.on_input_latency = self.stats.input_latency.append
+        performer.now = clock.now
+        performer.on_state = lambda state: self._emit(StateChanged("call", state))
+
+    # ---- the loop ----------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until Stop (or the duration); always ends with a panic. An exception is kept in .error."""
+        self.t0 = self.clock.now()
+        self.performer.start(0)
+        self._emit(StateChanged("mode", self.performer.mode))
+        try:
+            while not self._stopping:
+                self._pass()
+        except Exception as err:  # the clock must not die with notes sounding: panic, report, stop
+            self.error = err
+            self._emit(EngineError(f"scheduler stopped: {err!r}\n{traceback.format_exc()}"))
+        finally:
+            self._shutdown()
+
+    def step_at(self, t: float) -> int:
+        # The epsilon (10 ns): a wake-up exactly on a deadline must land in that step despite float rounding.
+        return int((t - self.t0) / self.config.step_seconds + 1e-6)
+
+    def deadline(self, step: int) -> float:
+        return self.t0 + step * self.config.step_seconds
+
+    def _pass(self) -> None:
+        now = self.clock.now()
+        tick = self.step_at(now)
+        if tick > self.tick:
+            self._new_tick(tick, now)
+        self._dispatch(tick)
+        self._apply_commands(tick)
+        if self._stopping:
+            return
+        self._work(tick)
+        if not self.commands.wake.is_set():
+            self.clock.wait_until(self.deadline(tick + 1), self.commands.wake)
+
+    def _new_tick(self, tick: int, now: float) -> None:
+        wake_late = now - self.deadline(tick)
+        self.stats.wake_lateness.append(wake_late)
+        self.stats.ticks += tick - max(self.tick, 0)
+        skipped = self.tick >= 0 and tick > self.tick + 1
+        if wake_late > self.config.late_seconds or skipped:
+            self.stats.late_ticks += 1
+        self.tick = tick
+        self._apply(*self.performer.on_tick(tick), tick)
+        duration = self.config.duration_seconds
+        if duration is not None and tick * self.config.step_seconds >= duration:
+            self._stopping = True
+        if tick >= self._next_report:
+            self._report(tick)
+
+    def _dispatch(self, tick: int) -> None:
+        heap = self.heap
+        while heap and heap[0][0] <= tick:
+            due, _, msg = heapq.heappop(heap)
+            msg = self._shape_velocity(msg)
+            sent_at = self.clock.now()
+            for m in self.output.send(msg):
+                self._record("model", sent_at, m)
+            late = sent_at - self.deadline(due)
+            self.stats.lateness.append(late)
+            self.stats.window_max = max(self.stats.window_max, late)
+
+    def _work(self, tick: int) -> None:
+        horizon = tick + 1 + self.lookahead_steps
+        stop_at = self.deadline(tick + 1) - self.config.margin_seconds
+        now = self.clock.now
+        for _ in range(self.config.max_steps_per_tick):
+            if self.commands.wake.is_set() or now() + self.step_estimate > stop_at:
+                return
+            started = now()
+            msgs = self.performer.work(tick, horizon)
+            if msgs is None:
+                return
+            self._push(msgs, tick)
+            spent = now() - started
+            self.stats.step_seconds.append(spent)
+            self.step_estimate = max(spent * 1.5, self.step_estimate * 0.995, 0.0002)
+
+    # ---- commands ------------------------------------------------------------------------------------------
+
+    def _apply_commands(self, tick: int) -> None:
+        for cmd in self.commands.drain():
+            if isinstance(cmd, PlayerMessage):
+                self._player(cmd, tick)
+            elif isinstance(cmd, SetMode):
+                self._apply(*self.performer.set_mode(cmd.mode, tick), tick)
+                self._emit(StateChanged("mode", cmd.mode))
+            elif isinstance(cmd, SetLookahead):
+                self.lookahead_steps = round(cmd.milliseconds / 1000 / self.config.step_seconds)
+                self._apply(*self.performer._rollback(tick), tick)
+            elif isinstance(cmd, SetVelocity):
+                self.config.velocity_scale, self.config.velocity_offset = cmd.scale, cmd.offset
+            elif isinstance(cmd, Panic):
+                self._panic(tick)
+            elif isinstance(cmd, ReplaceOutput):
+                for m in self.output.panic():
+                    self._record("model", self.clock.now(), m)
+                self.output.replace(cmd.port)
+                self._emit(StateChanged("output", cmd.reason or ("lost" if cmd.port is None else "connected")))
+            elif isinstance(cmd, Stop):
+                self._stopping = True
+            else:
+                self._apply(*self.performer.apply(cmd, tick), tick)
+
+    def _player(self, cmd: PlayerMessage, tick: int) -> None:
+        msg = cmd.message
+        if msg.type not in CHANNEL_TYPES:
+            return  # sysex, clock, song position...: not ours to play or hear
+        self._emit(NoteSent(cmd.time - self.t0, "input", msg))
+        self._record("player", cmd.time, msg)
+        if self.config.thru:
+            for m in self.output.send(msg):
+                self._emit(NoteSent(self.clock.now() - self.t0, "player", m))
+        if msg.type in ("note_on", "note_off"):
+            step = min(tick, max(0, self.step_at(cmd.time)))
+            self._apply(*self.performer.hear(msg, step, cmd.time, tick), tick)
+
+    def _apply(self, invalidated: bool, msgs: list, tick: int) -> None:
+        if invalidated:
+            self.heap.clear()  # everything pending came after the rollback point: it is replaced
+            self.stats.rollbacks += 1
+        self._push(msgs, tick)
+
+    def _push(self, msgs, tick: int) -> None:
+        for step, msg in msgs:
+            # Never schedule into the past: a step already sent goes out with the next one.
+            heapq.heappush(self.heap, (max(step, tick + 1), next(self._order), msg))
+
+    def _panic(self, tick: int) -> None:
+        self.performer._rollback(tick)
+        self.performer.voice.release_all()  # the model's notes end here; the port panic below sends the offs
+        self.heap.clear()
+        for m in self.output.panic():
+            self._record("model", self.clock.now(), m)
+
+    def _shutdown(self) -> None:
+        self.heap.clear()
+        sent_at = self.clock.now()
+        for m in self.output.panic():
+            self._record("model", sent_at, m)
+        self._report(self.tick)
+
+    # ---- output shaping and reporting ----------------------------------------------------------------------
+
+    def _shape_velocity(self, msg):
+        c = self.config
+        if is_note_on(msg) and (c.velocity_scale != 1.0 or c.velocity_offset):
+            return msg.copy(velocity=int(min(127, max(1, round(msg.velocity * c.velocity_scale + c.velocity_offset)))))
+        return msg
+
+    def _record(self, part: str, at: float, msg) -> None:
+        if self.recorder is not None:
+            self.recorder.add(part, at - self.t0, msg)
+        if part == "model" and msg.type in ("note_on", "note_off"):
+            self._emit(NoteSent(at - self.t0, part, msg))
+
+    def _report(self, tick: int) -> None:
+        s = self.stats
+        self._emit(StatsReport(tick * self.config.step_seconds, s.ticks, s.late_ticks, s.window_max,
+                               self.step_estimate, len(self.heap), s.rollbacks, self.performer.catchups))
+        s.window_max = 0.0
+        self._next_report = tick + round(self.config.stats_every_seconds / self.config.step_seconds)
+
+    def _emit(self, event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)

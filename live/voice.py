@@ -1,0 +1,189 @@
+"""The model's voice: incremental sampling, decoding to MIDI, hearing the player, and rollback to the present.
+
+The voice's context is one event stream on the absolute step grid. A checkpoint (model state, logits, decoder)
+is kept before every TIME_SHIFT, so the stream can be cut back to any step already heard: everything after the
+cut lies in the future and was never sent (duet rollback, knob changes)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.controls import user_controls
+from engine.decoder import MidiDecoder
+from engine.events import MAX_SHIFT_STEPS, NOTE_OFF, NOTE_ON, TIME_SHIFT, VELOCITY, Event, velocity_to_bin
+from engine.sampling import sample_ids
+
+STEPS_PER_SECOND = 100
+
+
+@dataclass
+class VoiceSettings:
+    """Knob values the voice samples with."""
+
+    temperature: float = 1.0
+    notes_per_second: float | None = None  # None: Magenta's default density
+    pitch_class_histogram: tuple | None = None  # None: uniform
+    conditioning: bool = True
+    max_note_seconds: float = 5.0
+    channel: int = 0
+
+
+@dataclass
+class _Checkpoint:
+    time: int
+    state: object
+    logits: np.ndarray
+    decoder: MidiDecoder
+    velocity_bin: int
+
+
+class Voice:
+    """One model stream. Only the scheduler thread touches a voice once it is playing."""
+
+    def __init__(self, config, stepper, settings: VoiceSettings | None = None, rng=None, step_timer=None):
+        self.config = config
+        self.vocab = config.vocab
+        self.stepper = stepper
+        self.settings = settings or VoiceSettings()
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.step_timer = step_timer  # called with each model step's seconds (bench/UI); never blocks
+        self.state = stepper.zero_state(1)
+        self.logits = None
+        self.controls = None
+        self.update_controls()
+        self.origin = 0  # absolute step of decoder step 0
+        self.decoder = self._new_decoder()
+        self.velocity_bin = 0
+        self.checkpoints: list[_Checkpoint] = []
+        self._step(self.vocab.no_event_id)  # Magenta's primer: a 1 s silence (model only, not played)
+
+    # ---- setup ---------------------------------------------------------------------------------------
+
+    def _new_decoder(self) -> MidiDecoder:
+        steps = round(self.settings.max_note_seconds * STEPS_PER_SECOND)
+        return MidiDecoder(self.config.num_velocity_bins, max_note_duration_steps=steps, channel=self.settings.channel)
+
+    def prime(self, ids) -> None:
+        """Feed a primer (model only, not played); off the clock thread, before start()."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids):
+            controls = None if self.controls is None else np.repeat(self.controls[None], len(ids), 0)
+            logits, self.state = self.stepper.prime(ids, controls, self.state)
+            self.logits = np.asarray(logits).reshape(-1)
+
+    def reset_context(self) -> None:
+        """Forget everything heard (against babble); call start() next."""
+        self.state = self.stepper.zero_state(1)
+        self.velocity_bin = 0
+        self._step(self.vocab.no_event_id)
+
+    def start(self, step: int) -> None:
+        """Place the voice's present at absolute `step`, with a fresh decoder and one checkpoint."""
+        self.origin = step
+        self.decoder = self._new_decoder()
+        self.checkpoints = []
+        self._checkpoint()
+
+    def update_controls(self) -> None:
+        s = self.settings
+        if not self.config.control_size:
+            self.controls = None
+            return
+        disable = not s.conditioning and self.config.optional_conditioning
+        nps, hist = (s.notes_per_second, s.pitch_class_histogram) if s.conditioning else (None, None)
+        self.controls = user_controls(self.config, nps, hist, disable=disable, smooth_density=True).astype(np.float32)
+
+    # ---- time and checkpoints -------------------------------------------------------------------------
+
+    @property
+    def time(self) -> int:
+        """Absolute step the model's context has reached."""
+        return self.origin + self.decoder.step
+
+    def _checkpoint(self) -> None:
+        self.checkpoints.append(_Checkpoint(self.time, self.state.copy(), self.logits.copy(),
+                                            self.decoder.clone(), self.velocity_bin))
+
+    def prune(self, present: int) -> None:
+        """Keep only the newest checkpoint at or before `present` and the ones after it."""
+        keep = 0
+        for i, cp in enumerate(self.checkpoints):
+            if cp.time <= present:
+                keep = i
+        del self.checkpoints[:keep]
+
+    def rollback(self, present: int) -> bool:
+        """Cut the stream back to the newest checkpoint at or before `present`. True if anything was cut."""
+        if self.time <= present:
+            return False
+        index = max(i for i, cp in enumerate(self.checkpoints) if cp.time <= present)
+        cp = self.checkpoints[index]
+        del self.checkpoints[index + 1:]
+        self.state, self.logits = cp.state.copy(), cp.logits.copy()
+        self.decoder, self.velocity_bin = cp.decoder.clone(), cp.velocity_bin
+        return True
+
+    # ---- model steps ------------------------------------------------------------------------------------
+
+    def _step(self, class_id: int) -> None:
+        started = time.perf_counter()
+        controls = None if self.controls is None else self.controls[None]
+        logits, self.state = self.stepper.step(np.array([class_id], np.int64), controls, self.state)
+        self.logits = np.asarray(logits).reshape(-1)
+        if self.step_timer is not None:
+            self.step_timer(time.perf_counter() - started)
+
+    def feed(self, class_id: int, decode: bool = True) -> list:
+        """One event into the model (and the decoder unless it is a player note): [(abs step, Message)]."""
+        event = self.vocab.decode(class_id)
+        out = []
+        if event.kind == TIME_SHIFT:
+            # Send the onsets held back at this step first, so that everything after the checkpoint
+            # lies strictly later than it: a rollback to here never re-sends a note.
+            out = self._absolute(self.decoder.advance(0))
+            self._checkpoint()
+        elif event.kind == VELOCITY:
+            self.velocity_bin = event.value
+        self._step(class_id)
+        if not decode:
+            return out
+        return out + self._absolute(self.decoder.feed(class_id))
+
+    def _absolute(self, msgs) -> list:
+        return [(self.origin + step, msg) for step, msg in msgs]
+
+    def sample(self) -> int:
+        ids = sample_ids(self.logits[None], temperature=self.settings.temperature, rng=self.rng)
+        return int(np.asarray(ids).reshape(-1)[0])
+
+    def shift_id(self, steps: int) -> int:
+        return self.vocab.encode(Event(TIME_SHIFT, min(steps, MAX_SHIFT_STEPS)))
+
+    def shift_steps(self, class_id: int) -> int:
+        event = self.vocab.decode(class_id)
+        return event.value if event.kind == TIME_SHIFT else 0
+
+    def player_ids(self, msg) -> list[tuple[int, bool]]:
+        """(class id, also decode?) for a player's note: VELOCITY when its bin changes, then NOTE_ON/OFF.
+        The note itself goes to the model only: the player's notes are not ours to play or release."""
+        is_on = msg.type == "note_on" and msg.velocity > 0
+        if is_on:
+            out = []
+            bins = self.config.num_velocity_bins
+            if bins:
+                vbin = int(velocity_to_bin(msg.velocity, bins))
+                if vbin != self.velocity_bin:
+                    out.append((self.vocab.encode(Event(VELOCITY, vbin)), True))
+            return out + [(self.vocab.encode(Event(NOTE_ON, msg.note)), False)]
+        return [(self.vocab.encode(Event(NOTE_OFF, msg.note)), False)]
+
+    def note_off_id(self, pitch: int) -> int:
+        return self.vocab.encode(Event(NOTE_OFF, pitch))
+
+    def release_all(self) -> tuple[list, list[int]]:
+        """Note-offs for every sounding model note now, and the NOTE_OFF ids the model should hear for them."""
+        msgs = self._absolute(self.decoder.release_all())
+        heard = [self.vocab.encode(Event(NOTE_OFF, msg.note)) for _, msg in msgs if msg.type == "note_off"]
+        return msgs, heard
