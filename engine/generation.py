@@ -87,6 +87,7 @@ class GenerationOptions:
     branch_factor: int = 1
     steps_per_iteration: int = 1
     seed: int | None = None
+    max_events: int | None = None  # stop after this many generated events even if the length is not filled
 
     def __post_init__(self):
         check_sampling(self.temperature, self.top_k, self.top_p)
@@ -182,6 +183,7 @@ class Generator:
         beam = opts.beam_size > 1 or opts.branch_factor > 1
         rows = self._prime(primer_ids, num_outputs * (opts.beam_size if beam else 1))
         cap = EVENTS_PER_STEP_CAP * (opts.num_steps - int(rows.steps.min())) + 100
+        cap = cap if opts.max_events is None else min(cap, opts.max_events)
         while rows.steps.min() < opts.num_steps and rows.tokens.shape[1] < cap:
             if beam:
                 remaining = opts.num_steps - int(rows.steps.min())

@@ -1,0 +1,106 @@
+"""Offline generation speed: the seed's example command, and raw batched event throughput.
+
+(a) events: 10 outputs x 3000 generated events in one batch (the peer's "10 x 3000 steps"), through
+    engine.generation with sampling and controls, 3x512 LSTM;
+(b) seed command: performance_rnn_generate --num_outputs=10 --num_steps=3000 --primer_melody=[...] end to end
+    (model load, generation, MIDI writing). The model is --bundle, else the shipped default, else random
+    3x512 weights (a random model moves time faster than a trained one, so (a) is the fairer speed figure).
+Each (precision, threads) runs in a child process because BLAS thread counts are fixed per process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PEER = "Performance-RNN-PyTorch GRU 3x512: 9.85 s for 10 x 3000 steps"
+MELODY_NOTES = [60, 62, 64, 65, 67, 69, 71, 72]
+MELODY = str(MELODY_NOTES).replace(" ", "")
+
+
+def _model_bundle(args, folder: Path) -> Path:
+    from engine.bundle import default_bundle_path, save_bundle
+    from engine.configs import get_config
+    from engine.model import PerformanceModel
+
+    if args.bundle:
+        return Path(args.bundle)
+    if default_bundle_path().is_file():
+        return default_bundle_path()
+    import torch
+
+    torch.manual_seed(0)
+    return save_bundle(folder / "random.safetensors", PerformanceModel(get_config("performance_with_dynamics")),
+                       {"description": "random weights for benchmarking"})
+
+
+def child(args) -> dict:
+    import torch
+
+    from engine.bundle import load_bundle
+    from engine.generation import ControlSchedule, GenerationOptions, generate
+    from engine.primers import build_primer
+    from train.generate_cli import main as generate_main
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = _model_bundle(args, Path(tmp))
+        loaded = load_bundle(bundle)
+        stepper = loaded.stepper(args.precision)
+        primer = build_primer(loaded.config.num_velocity_bins, 300_000, melody=MELODY_NOTES)
+        options = GenerationOptions(num_steps=300_000, seed=0, max_events=args.events)
+        start = time.perf_counter()
+        out = generate(stepper, primer, options, ControlSchedule(loaded.config, 300_000), num_outputs=10)
+        events_seconds = time.perf_counter() - start
+        assert all(r.num_events == args.events for r in out)
+        start = time.perf_counter()
+        generate_main([f"--bundle_file={bundle}", f"--output_dir={tmp}/out", "--num_outputs=10",
+                       "--num_steps=3000", f"--primer_melody={MELODY}", f"--precision={args.precision}",
+                       "--seed=0", "--log=WARNING"])
+        seed_seconds = time.perf_counter() - start
+        files = sorted(Path(tmp, "out").glob("*.mid"))
+        return {"precision": args.precision, "threads": args.threads, "events_s": events_seconds,
+                "seed_s": seed_seconds, "files": len(files), "model": loaded.metadata.get("description", "")}
+
+
+def parent(args) -> None:
+    rows = []
+    for precision in ("float32", "int8"):
+        for threads in (1, 2):
+            env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+                   "MKL_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
+            cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--precision", precision,
+                   "--events", str(args.events)] + (["--bundle", args.bundle] if args.bundle else [])
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"generation, 3x512 LSTM, model: {rows[0]['model']!r}; load average {os.getloadavg()[0]:.2f}")
+    print(f"{'precision':9} {'thr':>3} {'10x' + str(args.events) + ' events s':>17} {'events/s':>9} "
+          f"{'seed cmd s':>10} {'files':>5}")
+    for r in rows:
+        print(f"{r['precision']:9} {r['threads']:3d} {r['events_s']:17.2f} {10 * args.events / r['events_s']:9.0f} "
+              f"{r['seed_s']:10.2f} {r['files']:5d}")
+    print(f"peer: {PEER}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bundle", default=None, help="model to use (default: shipped model, else random weights)")
+    p.add_argument("--events", type=int, default=3000, help="events per output for the throughput run")
+    p.add_argument("--precision", default="float32")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+    else:
+        parent(args)
+
+
+if __name__ == "__main__":
+    main()
