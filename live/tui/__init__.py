@@ -1,0 +1,1 @@
+"""The Textual instrument panel: `make_app(session)` builds it (see app.py)."""

@@ -1,0 +1,347 @@
+"""The instrument panel: knobs, faders, mode, presets, piano roll, meters, MIDI learn. Build it with make_app.
+
+Threads: the scheduler's clock thread reaches this app only through EngineSink (deque + post_message); the
+app reaches the scheduler only through commands (the bridge puts them on the session's queue). Redraws
+happen on a set_interval timer that reads the coalesced state, never per note."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static
+
+from engine.errors import PerformanceRnnError
+from live.cc_map import CCMap
+from live.presets import InstrumentState, Preset, discover_presets, save_preset
+from live.scales import NOTE_NAMES, SCALES, scale_label, scale_levels
+from live.tui.bridge import Bridge, as_bridge
+from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
+from live.tui.messages import EngineFailed, EngineSink, EngineStateChanged, NotesArrived, StatsUpdated
+from live.tui.note_log import NoteLog
+from live.tui.screens.help import HelpScreen
+from live.tui.screens.pickers import NameScreen, PickScreen
+from live.tui.view import ViewState
+from live.tui.widgets.faders import ModeSwitch, PitchFaders
+from live.tui.widgets.knob import Knob, Toggle
+from live.tui.widgets.meters import Meters, PendingEvents
+from live.tui.widgets.piano_roll import KeyboardStrip, PianoRoll
+from live.user_config import midi_map_path
+
+# The UI thread holds the GIL while it renders; by default Python makes a waiting thread (the clock) wait up
+# to 5 ms for it, once per GIL hand-over, and a numpy model step hands over several times. 0.5 ms keeps a
+# step's GIL waits well inside the 10 ms tick at little cost (measured in bench/bench_tui.py).
+UI_SWITCH_INTERVAL = 0.0005
+
+from live.tui.keys import app_bindings
+from live.tui.learn import MidiLearnMixin
+
+class InstrumentApp(MidiLearnMixin, App):
+    CSS_PATH = "app.tcss"
+    TITLE = "Performance RNN Live"
+    BINDINGS = app_bindings()
+
+    def __init__(self, bridge: Bridge, presets: list[Preset], cc_map: CCMap, cc_map_path: Path | None,
+                 state: InstrumentState, refresh_hz: float = 15.0, autostart: bool = True,
+                 presets_dir: Path | None = None) -> None:
+        super().__init__()
+        self.bridge, self.presets, self.cc_map, self.cc_map_path = bridge, presets, cc_map, cc_map_path
+        self.state, self.refresh_hz, self.autostart, self.presets_dir = state, refresh_hz, autostart, presets_dir
+        self.sink = EngineSink(self)
+        self.log_notes = NoteLog()
+        self.view = ViewState()
+        self.preset_index: int | None = None
+        self.learn_target: str | None = None
+
+    # ---- layout ----------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        s = self.state
+        yield Static(id="status")
+        with Horizontal(id="body"):
+            with Vertical(id="controls"):
+                for spec in KNOBS:
+                    low, high, step = spec.range
+                    yield Knob(spec.label, low, high, step, getattr(s, spec.id), fmt=spec.fmt, unit=spec.unit,
+                               off_at_low=spec.off_at_low, id=spec.id)
+                yield Toggle("conditioning", s.conditioning, id="conditioning")
+                yield ModeSwitch(id="mode")
+                for spec in CALL_KNOBS:
+                    low, high, step = spec.range
+                    yield Knob(spec.label, low, high, step, getattr(s, spec.id), fmt=spec.fmt, unit=spec.unit,
+                               id=spec.id)
+                yield Static(id="scale")
+                yield PitchFaders(s.pitch_levels, id="pitch")
+                yield Static(id="presets")
+                yield Static(id="ccmap")
+            with Vertical(id="live"):
+                yield PianoRoll(self.log_notes, id="roll")
+                yield KeyboardStrip(self.log_notes, id="keys")
+                with Horizontal(id="lower"):
+                    yield Meters(id="meters")
+                    yield PendingEvents(id="pending")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.main = self.screen  # modal screens come and go on top; the instrument's widgets live here
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, UI_SWITCH_INTERVAL))
+        self.main.query_one(ModeSwitch).set_reactive(ModeSwitch.mode, self.state.mode)
+        self.bridge.install_sink(self.sink)
+        self.send_all()
+        self.update_labels()
+        if self.refresh_hz > 0:
+            self.set_interval(1 / self.refresh_hz, self.refresh_view)
+        if self.autostart:
+            self.bridge.start()
+        self.refresh_view()
+
+    def on_unmount(self) -> None:
+        self.bridge.stop()
+        self.bridge.stop_clock()
+        sys.setswitchinterval(self._switch_interval)
+
+    # ---- state -> scheduler --------------------------------------------------------------------------------
+
+    def send(self, control: str, value) -> None:
+        command = command_for(control, value)
+        if command is not None:
+            self.bridge.send(command)
+
+    def send_all(self) -> None:
+        """Bring the scheduler in line with self.state (at start; widgets send their own changes after)."""
+        s = self.state
+        for name in ("notes_per_second", "temperature", "velocity_scale", "lookahead_ms", "conditioning", "mode"):
+            self.send(name, getattr(s, name))
+        self.send("pitch_levels", s.pitch_levels)
+        self.bridge.set_call(s.call_silence_s, s.answer_s)
+
+    @on(Knob.Changed)
+    def knob_changed(self, event: Knob.Changed) -> None:
+        name = event.knob.id
+        self.state = self.state.replace(**{name: event.value})
+        if name in ("call_silence_s", "answer_s"):
+            self.bridge.set_call(self.state.call_silence_s, self.state.answer_s)
+        else:
+            self.send(name, event.value)
+
+    @on(Toggle.Changed, "#conditioning")
+    def conditioning_changed(self, event: Toggle.Changed) -> None:
+        self.state = self.state.replace(conditioning=event.value)
+        self.send("conditioning", event.value)
+
+    @on(ModeSwitch.Changed)
+    def mode_changed(self, event: ModeSwitch.Changed) -> None:
+        self.state = self.state.replace(mode=event.mode)
+        self.send("mode", event.mode)
+
+    @on(PitchFaders.Changed)
+    def faders_changed(self, event: PitchFaders.Changed) -> None:
+        scale = "custom" if event.by_user else self.state.scale
+        self.state = self.state.replace(pitch_levels=event.levels, scale=scale)
+        self.send("pitch_levels", event.levels)
+        self.update_labels()
+
+    # ---- actions -------------------------------------------------------------------------------------------
+
+    def action_start_stop(self) -> None:
+        self.bridge.stop() if self.bridge.running else self.bridge.start()
+        if not self.bridge.running:
+            self.log_notes.release_all(self.bridge.now())
+        self.refresh_view()
+
+    def action_panic(self) -> None:
+        self.bridge.panic()
+        self.log_notes.release_all(self.bridge.now())
+        self.notify("panic: all notes off", timeout=2)
+
+    def action_record(self) -> None:
+        self.notify(self.bridge.toggle_recording(), timeout=4)
+        self.refresh_view()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.BINDINGS))
+
+    async def action_quit(self) -> None:
+        self.bridge.panic()  # before anything else, so nothing is left sounding if shutdown is slow
+        self.bridge.stop()
+        self.exit()
+
+    def action_cycle_mode(self) -> None:
+        self.main.query_one(ModeSwitch).action_cycle(1)
+
+    def action_toggle_conditioning(self) -> None:
+        self.main.query_one("#conditioning", Toggle).action_flip()
+
+    def action_reset_model(self) -> None:
+        self.bridge.reset_model()
+
+    def action_scale(self, name: str) -> None:
+        self.apply_scale(name, self.state.root)
+
+    def action_root(self, delta: int) -> None:
+        root = NOTE_NAMES[(NOTE_NAMES.index(self.state.root) + delta) % 12]
+        self.apply_scale(self.state.scale if self.state.scale in SCALES else "major", root)
+
+    def apply_scale(self, scale: str, root: str) -> None:
+        self.state = self.state.replace(scale=scale, root=root)
+        self.main.query_one(PitchFaders).levels = scale_levels(scale, root)
+        self.update_labels()
+
+    # ---- presets -----------------------------------------------------------------------------------------
+
+    def action_preset(self, index: int) -> None:
+        if index >= len(self.presets):
+            self.notify(f"no preset {index + 1}: {len(self.presets)} loaded", severity="warning", timeout=3)
+            return
+        self.load_preset(index)
+
+    def action_next_preset(self) -> None:
+        self.load_preset(((self.preset_index if self.preset_index is not None else -1) + 1) % len(self.presets))
+
+    def action_previous_preset(self) -> None:
+        self.load_preset(((self.preset_index or 0) - 1) % len(self.presets))
+
+    def load_preset(self, index: int) -> None:
+        preset = self.presets[index]
+        self.preset_index = index
+        self.apply_state(preset.state)
+        self.notify(f"preset {index + 1}: {preset.name}", timeout=2)
+
+    def apply_state(self, new: InstrumentState) -> None:
+        """Move every widget to `new`; each widget that changes sends its own command."""
+        old, self.state = self.state, new
+        for spec in KNOBS + CALL_KNOBS:
+            self.main.query_one(f"#{spec.id}", Knob).value = getattr(new, spec.id)
+        self.main.query_one("#conditioning", Toggle).value = new.conditioning
+        self.main.query_one(ModeSwitch).mode = new.mode
+        self.main.query_one(PitchFaders).levels = new.pitch_levels
+        if new.model != old.model:
+            self.swap_model(new.model)
+        self.update_labels()
+
+    def action_save_preset(self) -> None:
+        def save(name: str | None) -> None:
+            if not name:
+                return
+            preset = Preset(name, f"saved from the panel: {scale_label(self.state.scale, self.state.root)}"
+                            if self.state.scale in SCALES else "saved from the panel", self.state)
+            try:
+                path = save_preset(preset, self.presets_dir)
+            except OSError as err:
+                self.notify(f"cannot save preset: {err}", severity="error")
+                return
+            self.presets.append(preset)
+            self.preset_index = len(self.presets) - 1
+            self.notify(f"saved preset {len(self.presets)} to {path}", timeout=4)
+            self.update_labels()
+
+        self.push_screen(NameScreen("Save the current settings as preset:", "my preset"), save)
+
+    # ---- ports and models ----------------------------------------------------------------------------------
+
+    def action_pick_input(self) -> None:
+        self._pick("MIDI input (your keyboard):", self.bridge.input_names(), self.bridge.current_input,
+                   self.bridge.use_input)
+
+    def action_pick_output(self) -> None:
+        self._pick("MIDI output (synth or DAW):", self.bridge.output_names(), self.bridge.current_output,
+                   self.bridge.use_output)
+
+    def action_pick_model(self) -> None:
+        models = self.bridge.model_names()
+        self._pick("Model bundle:", models, self.state.model, self.swap_model)
+
+    def _pick(self, title: str, items: list[str], current, use) -> None:
+        if not items:
+            self.notify(f"{title} nothing to choose from", severity="warning")
+            return
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            try:
+                use(name)
+            except (PerformanceRnnError, OSError) as err:
+                self.notify(str(err), severity="error", timeout=6)
+            self.update_labels()
+
+        self.push_screen(PickScreen(title, items, current), chosen)
+
+    def swap_model(self, name: str) -> None:
+        self.state = self.state.replace(model=name)
+        self.view.model_status = f"loading {name}…"
+        self._load_model(name)
+
+    @work(thread=True, exclusive=True, group="model")
+    def _load_model(self, name: str) -> None:
+        """Off the UI thread and off the clock: load, build and prime a voice, then hand it over by command."""
+        try:
+            self.bridge.swap_model(name)
+            status = name
+        except (PerformanceRnnError, OSError) as err:
+            status = f"{name}: failed"
+            self.post_message(EngineFailed(f"cannot load model {name!r}: {err}"))
+        self.post_message(EngineStateChanged("model", status))
+
+    # ---- engine -> view ------------------------------------------------------------------------------------
+
+    @on(NotesArrived)
+    def notes_arrived(self) -> None:
+        pass  # the refresh timer drains the deque; the message only exists to wake an idle loop
+
+    @on(StatsUpdated)
+    def stats_updated(self, event: StatsUpdated) -> None:
+        self.view.add_report(event.report)
+
+    @on(EngineStateChanged)
+    def engine_state(self, event: EngineStateChanged) -> None:
+        self.view.set_state(event.key, event.value)
+        self.update_labels()
+
+    @on(EngineFailed)
+    def engine_failed(self, event: EngineFailed) -> None:
+        self.notify(event.text.splitlines()[0], severity="error", timeout=8)
+
+    def refresh_view(self, now: float | None = None) -> None:
+        """The throttled redraw: drain notes, then update roll, keys, meters and pending from coalesced state."""
+        now = self.bridge.now() if now is None else now
+        for seconds, part, msg in self.sink.drain():
+            self.log_notes.add(seconds, part, msg)
+        self.log_notes.prune(now)
+        self.main.query_one(PianoRoll).update_roll(now)
+        self.main.query_one(KeyboardStrip).update_keys()
+        reading = self.view.reading(self.state, self.log_notes, now, self.bridge)
+        self.main.query_one(Meters).show(reading)
+        self.main.query_one(PendingEvents).show(self.bridge.pending(now, limit=6))
+
+    def update_labels(self) -> None:
+        s = self.state
+        scale = scale_label(s.scale, s.root) if s.scale in SCALES else f"custom (root {s.root})"
+        self.main.query_one("#scale", Static).update(
+            f"[b]scale[/] {scale}  [dim]\\[ ] root, M N H P K B W C[/]")
+        names = [f"[reverse]{i + 1}[/] {p.name}" if i == self.preset_index else f"[b]{i + 1}[/] {p.name}"
+                 for i, p in enumerate(self.presets[:10])]
+        self.main.query_one("#presets", Static).update("  ".join(names) or "[dim]no presets[/]")
+        self.main.query_one("#status", Static).update(self.view.status_line(s, self.bridge))
+        mapped = [f"{control} ← ch {ch + 1} CC {cc}" for (ch, cc), control in sorted(self.cc_map.bindings.items())]
+        self.main.query_one("#ccmap", Static).update(
+            "[b]MIDI map[/]  " + ("  ·  ".join(mapped) if mapped else "none yet: focus a control, press l, "
+                                   "move a hardware knob"))
+
+
+def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentState | None = None,
+             cc_map_path: Path | None | str = "user", refresh_hz: float = 15.0, autostart: bool = True,
+             presets_dir: Path | None = None, recordings_dir: Path | None = None) -> InstrumentApp:
+    """Build the panel for a session (real or fake). presets default to shipped + saved ones; the MIDI map
+    is read from the user config dir ('user') or a given path, or not kept at all (None)."""
+    bridge = as_bridge(session)
+    if recordings_dir is not None:
+        bridge.recordings_dir = Path(recordings_dir)
+    presets = discover_presets() if presets is None else list(presets)
+    path = midi_map_path() if cc_map_path == "user" else (Path(cc_map_path) if cc_map_path else None)
+    cc_map = CCMap.load(path, set(CONTROL_IDS)) if path is not None else CCMap()
+    start = state or (presets[0].state if presets else InstrumentState())
+    return InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir)

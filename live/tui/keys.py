@@ -1,0 +1,35 @@
+"""The panel's key bindings (one table: the footer, the help screen and the tests all read it)."""
+from __future__ import annotations
+
+from textual.binding import Binding
+
+SCALE_KEYS = {"M": "major", "N": "natural_minor", "H": "harmonic_minor", "P": "major_pentatonic",
+              "K": "minor_pentatonic", "B": "blues", "W": "whole_tone", "C": "chromatic"}
+
+
+def app_bindings() -> list[Binding]:
+    keys = [
+        Binding("space", "start_stop", "start/stop", priority=True),
+        Binding("p", "panic", "panic"),
+        Binding("r", "record", "record"),
+        Binding("question_mark,f1", "help", "help"),
+        Binding("q", "quit", "quit"),
+        Binding("m", "cycle_mode", "mode"),
+        Binding("c", "toggle_conditioning", "conditioning"),
+        Binding("l", "learn", "MIDI learn"),
+        Binding("L", "learn_pick", "learn any control", show=False),
+        Binding("escape", "cancel_learn", "cancel MIDI learn", show=False),
+        Binding("s", "save_preset", "save preset"),
+        Binding("i", "pick_input", "input port", show=False),
+        Binding("o", "pick_output", "output port", show=False),
+        Binding("b", "pick_model", "model", show=False),
+        Binding("z", "reset_model", "reset the model's context", show=False),
+        Binding("left_square_bracket", "root(-1)", "scale root down a semitone", show=False),
+        Binding("right_square_bracket", "root(1)", "scale root up a semitone", show=False),
+    ]
+    keys += [Binding(k, f"scale('{name}')", f"scale: {name.replace('_', ' ')}", show=False)
+             for k, name in SCALE_KEYS.items()]
+    keys += [Binding(str((i + 1) % 10), f"preset({i})", f"load preset {i + 1}", show=False) for i in range(10)]
+    return keys
+
+

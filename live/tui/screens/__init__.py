@@ -1,0 +1,1 @@
+"""Modal screens: help, pickers (ports, models) and the save-preset prompt."""

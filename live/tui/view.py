@@ -1,0 +1,63 @@
+"""ViewState: what the panel shows besides the widgets' own values, folded from the engine's reports."""
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from live.tui.note_log import MODEL, PLAYER, NoteLog
+from live.tui.widgets.meters import MeterReading
+
+WINDOWS_KEPT = 60  # report windows (0.5 s each by default) behind the lateness p99
+
+
+class ViewState:
+    def __init__(self):
+        self.report = None
+        self.window_max: collections.deque = collections.deque(maxlen=WINDOWS_KEPT)
+        self.engine: dict[str, str] = {}
+        self.model_status: str | None = None
+
+    def add_report(self, report) -> None:
+        self.report = report
+        self.window_max.append(report.window_max_lateness)
+
+    def set_state(self, key: str, value: str) -> None:
+        if key == "model":
+            self.model_status = value
+        else:
+            self.engine[key] = value
+
+    def lateness_p99_ms(self) -> float | None:
+        if not self.window_max:
+            return None
+        return float(np.percentile(np.maximum(np.asarray(self.window_max), 0.0), 99)) * 1000
+
+    def reading(self, state, log: NoteLog, now: float, bridge) -> MeterReading:
+        r = self.report
+        status = "playing" if bridge.running else "stopped"
+        if bridge.running and state.mode == "call":
+            status += f" ({self.engine.get('call', 'listening')})"
+        return MeterReading(
+            step_ms=None if r is None else r.step_estimate * 1000,
+            lateness_p99_ms=self.lateness_p99_ms(),
+            lateness_max_ms=None if r is None else max(0.0, r.window_max_lateness) * 1000,
+            requested_nps=state.notes_per_second if state.conditioning and state.notes_per_second > 0 else None,
+            actual_nps=log.notes_per_second(MODEL, now),
+            player_nps=log.notes_per_second(PLAYER, now),
+            lookahead_ms=state.lookahead_ms,
+            late_ticks=0 if r is None else r.late_ticks,
+            catchups=0 if r is None else r.catchups,
+            rollbacks=0 if r is None else r.rollbacks,
+            pending=0 if r is None else r.pending,
+            status=status,
+            recording=bridge.recording,
+        )
+
+    def status_line(self, state, bridge) -> str:
+        model = self.model_status or state.model
+        output = bridge.current_output or "none"
+        if self.engine.get("output") == "lost":
+            output += " [red](lost)[/]"
+        return (f"[b]model[/] {model}   [b]in[/] {bridge.current_input or 'none'}   [b]out[/] {output}   "
+                f"[dim]i/o ports · b model · ? help[/]")

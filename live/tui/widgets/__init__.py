@@ -1,0 +1,1 @@
+"""Instrument widgets: knobs, pitch faders, mode switch, piano roll, keyboard strip, meters."""

@@ -1,0 +1,177 @@
+"""Pilot tests: every knob and key reaches the scheduler's control state; presets load and save; MIDI learn.
+
+The app drives a real Scheduler on the wall clock (scripted model, list port); the scheduler applies
+commands on its own thread, so assertions poll until the state arrives."""
+import threading
+
+import mido
+import pytest
+
+from live.presets import discover_presets, load_preset, shipped_presets_dir
+from live.scales import scale_levels
+from live.tui.app import make_app
+from live.tui.screens.help import HelpScreen
+from tests.tui.conftest import wait_until
+
+SIZE = (130, 40)
+
+
+def app_for(session, tmp_path, **kw):
+    kw.setdefault("presets", discover_presets([shipped_presets_dir()]))
+    kw.setdefault("cc_map_path", tmp_path / "midi_map.json")
+    kw.setdefault("presets_dir", tmp_path / "presets")
+    kw.setdefault("recordings_dir", tmp_path)
+    return make_app(session, refresh_hz=0, **kw)
+
+
+def settings(session):
+    return session.scheduler.performer.voice.settings
+
+
+def cc_123_sent(session) -> int:
+    return sum(1 for _, m in session.port.snapshot() if m.type == "control_change" and m.control == 123)
+
+
+async def test_knobs_reach_the_scheduler(session, tmp_path):
+    app = app_for(session, tmp_path)  # starts on preset 1: 2 notes/s, temperature 0.8, lookahead 150
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(lambda: settings(session).notes_per_second == 2.0)
+        app.set_focus(app.main.query_one("#notes_per_second"))
+        await pilot.press("right", "right")  # +2 x 0.5
+        assert await wait_until(lambda: settings(session).notes_per_second == 3.0)
+        await pilot.press("home")
+        assert await wait_until(lambda: settings(session).notes_per_second is None)  # 0 = off
+        app.set_focus(app.main.query_one("#temperature"))
+        await pilot.press("pageup")  # +10 x 0.05
+        assert await wait_until(lambda: settings(session).temperature == pytest.approx(1.3))
+        app.set_focus(app.main.query_one("#velocity_scale"))
+        await pilot.press("end")
+        assert await wait_until(lambda: session.scheduler.config.velocity_scale == 2.0)
+        app.set_focus(app.main.query_one("#lookahead_ms"))
+        await pilot.press("left")
+        assert await wait_until(lambda: session.scheduler.lookahead_steps == 14)
+        app.set_focus(app.main.query_one("#call_silence_s"))
+        await pilot.press("right")
+        assert session.scheduler.performer.config.call_silence_seconds == pytest.approx(0.9)
+
+
+async def test_mouse_click_turns_a_knob_and_sets_a_fader(session, tmp_path):
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#temperature", offset=(15, 0))  # the left end of the bar
+        assert await wait_until(lambda: settings(session).temperature == pytest.approx(0.1))
+        await pilot.click("#pitch", offset=(4 * 4 + 1, 0))  # top of the E column
+        assert app.main.query_one("#pitch").levels[4] == 8
+        assert await wait_until(lambda: settings(session).pitch_class_histogram[4] == 8.0)
+
+
+async def test_scale_keys_faders_and_conditioning(session, tmp_path):
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("B")  # blues on the current root C
+        blues = tuple(float(v) for v in scale_levels("blues", "C"))
+        assert await wait_until(lambda: settings(session).pitch_class_histogram == blues)
+        await pilot.press("right_square_bracket")  # root up: C# blues
+        up = tuple(float(v) for v in scale_levels("blues", "C#"))
+        assert await wait_until(lambda: settings(session).pitch_class_histogram == up)
+        faders = app.main.query_one("#pitch")
+        app.set_focus(faders)
+        await pilot.press("right", "right", "up")  # D gets louder: a custom scale
+        assert await wait_until(lambda: settings(session).pitch_class_histogram[2] == up[2] + 1)
+        assert app.state.scale == "custom"
+        await pilot.press("c")
+        assert await wait_until(lambda: settings(session).conditioning is False)
+
+
+async def test_mode_space_panic_record_and_quit(session, tmp_path):
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        performer = session.scheduler.performer
+        await pilot.press("m")
+        assert await wait_until(lambda: performer.mode == "duet")
+        await pilot.press("space")  # stop: the model falls silent but the clock keeps running
+        assert await wait_until(lambda: performer.mode == "mute" and cc_123_sent(session) >= 16)
+        await pilot.press("m")  # a mode chosen while stopped waits for start
+        assert performer.mode == "mute"
+        await pilot.press("space")
+        assert await wait_until(lambda: performer.mode == "call")
+        before = cc_123_sent(session)
+        await pilot.press("p")
+        assert await wait_until(lambda: cc_123_sent(session) >= before + 16)
+        await pilot.press("r")
+        assert app.bridge.recording
+        await pilot.press("r")
+        assert not app.bridge.recording and list(tmp_path.glob("performance-rnn-live-*.mid"))
+        before = cc_123_sent(session)
+        await pilot.press("q")
+    assert cc_123_sent(session) >= before + 16  # quit panics first
+
+
+async def test_presets_load_with_number_keys_and_save(session, tmp_path):
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")  # Busy A blues: 12 notes/s, duet
+        assert await wait_until(lambda: settings(session).notes_per_second == 12.0)
+        assert await wait_until(lambda: session.scheduler.performer.mode == "duet")
+        assert app.main.query_one("#velocity_scale").value == 1.2
+        app.set_focus(app.main.query_one("#temperature"))
+        await pilot.press("left")
+        await pilot.press("s")
+        await pilot.press(*"late night", "enter")
+        saved = list((tmp_path / "presets").glob("*.toml"))
+        assert [p.name for p in saved] == ["late-night.toml"]
+        preset = load_preset(saved[0])
+        assert preset.state.temperature == pytest.approx(0.95) and preset.state.scale == "blues"
+        assert app.presets[-1].name == "late night"
+        await pilot.press("1")
+        assert await wait_until(lambda: settings(session).notes_per_second == 2.0)
+        await pilot.press(str(len(app.presets)))  # the saved one is a number key too
+        assert await wait_until(lambda: settings(session).temperature == pytest.approx(0.95))
+
+
+class FakeInput:
+    """An input port double: send() delivers to the callback from another thread, as rtmidi does."""
+
+    def __init__(self, callback):
+        self.callback = callback
+        self.closed = False
+
+    def send(self, msg):
+        t = threading.Thread(target=self.callback, args=(msg,))
+        t.start()
+        t.join()
+
+    def close(self):
+        self.closed = True
+
+
+async def test_midi_learn_maps_a_cc_and_keeps_it(session, tmp_path):
+    app = app_for(session, tmp_path)
+    ports = []
+    app.bridge.open_input = lambda name, virtual=False, callback=None: ports.append(FakeInput(callback)) or ports[-1]
+    async with app.run_test(size=SIZE) as pilot:
+        app.bridge.use_input("fake keyboard")
+        app.set_focus(app.main.query_one("#temperature"))
+        await pilot.press("l")
+        ports[0].send(mido.Message("control_change", channel=3, control=21, value=5))
+        assert await wait_until(lambda: app.cc_map.bindings == {(3, 21): "temperature"})
+        ports[0].send(mido.Message("control_change", channel=3, control=21, value=127))
+        assert await wait_until(lambda: settings(session).temperature == 2.0)
+        ports[0].send(mido.Message("note_on", note=60, velocity=90))  # notes still reach the scheduler
+        await pilot.pause(0.05)
+    assert (tmp_path / "midi_map.json").is_file()
+    again = app_for(session, tmp_path)
+    assert again.cc_map.bindings == {(3, 21): "temperature"}  # applied at start
+
+
+async def test_help_lists_every_binding(session, tmp_path):
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = {b.description for b in app.screen.bindings}
+        assert {b.description for b in app.BINDINGS} == shown
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
