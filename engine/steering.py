@@ -31,6 +31,9 @@ from .controls import check_histogram, check_notes_per_second
 from .events import KIND_CODE, NOTE_OFF, NOTE_ON, STEPS_PER_SECOND, TIME_SHIFT, Vocabulary
 
 
+_ON, _OFF, _SHIFT = KIND_CODE[NOTE_ON], KIND_CODE[NOTE_OFF], KIND_CODE[TIME_SHIFT]
+
+
 @dataclass(frozen=True)
 class SteeringConfig:
     """Strengths of the three adjustments; a strength of 0 turns that adjustment off."""
@@ -102,12 +105,11 @@ class Steering:
         if self.pitch_class_histogram is not None:
             hist = tuple(float(v) for v in check_histogram(self.pitch_class_histogram))
             object.__setattr__(self, "pitch_class_histogram", hist)
-        codes = self.vocab.kind_codes
-        self._set("_on", np.flatnonzero(codes == KIND_CODE[NOTE_ON]))
-        self._set("_off", np.flatnonzero(codes == KIND_CODE[NOTE_OFF]))
-        shifts = np.flatnonzero(codes == KIND_CODE[TIME_SHIFT])
-        self._set("_shift", shifts)
-        self._set("_shift_steps", self.vocab.values[shifts].astype(np.int64))
+        # each kind is one contiguous range of class ids: slices keep the per-step work cheap
+        for name, kind in (("_on", NOTE_ON), ("_off", NOTE_OFF), ("_shift", TIME_SHIFT)):
+            ids = np.flatnonzero(self.vocab.kind_codes == KIND_CODE[kind])
+            self._set(name, slice(int(ids[0]), int(ids[-1]) + 1))
+        self._set("_shift_steps", self.vocab.values[self._shift].astype(np.int64))
         self._set("_shift_weight", 1.0 + self.config.shift_tilt * np.log(self._shift_steps / 10.0))
         self._set("_static", self._static_bias())
 
@@ -152,19 +154,25 @@ class Steering:
         ids = np.asarray(class_ids, np.int64).reshape(-1)
         if len(ids) != len(state):
             raise ValueError(f"observe got {len(ids)} ids for a steering state of {len(state)} rows")
-        codes, values = self.vocab.kind_codes[ids], self.vocab.values[ids].astype(np.int64)
-        rows = np.arange(len(ids))
-        on, off, shift = (codes == KIND_CODE[k] for k in (NOTE_ON, NOTE_OFF, TIME_SHIFT))
-        # pitches: a new onset of a silent pitch sets its onset; the oldest note keeps its onset otherwise
-        fresh = on & (state.open_count[rows, values] == 0)
-        state.onset[rows[fresh], values[fresh]] = state.step[fresh]
-        state.open_count[rows[on], values[on]] += 1
-        closing = off & (state.open_count[rows, values] > 0)
-        state.open_count[rows[closing], values[closing]] -= 1
-        state.notes += on
-        state.chord = np.where(shift, 0, state.chord + on)
-        if shift.any():
-            self._advance_time(state, np.where(shift, values, 0))
+        # A loop over rows of Python ints: batches are small (1 live, ~10 offline) and element updates
+        # this way cost far less than numpy's fancy indexing machinery.
+        steps, moved = np.zeros(len(ids), np.int64), False
+        codes, values = self.vocab.kind_codes[ids].tolist(), self.vocab.values[ids].tolist()
+        for row, (code, value) in enumerate(zip(codes, values)):
+            if code == _ON:
+                if not state.open_count[row, value]:  # the oldest sounding note keeps its onset
+                    state.onset[row, value] = state.step[row]
+                state.open_count[row, value] += 1
+                state.notes[row] += 1
+                state.chord[row] += 1
+            elif code == _OFF:
+                if state.open_count[row, value]:
+                    state.open_count[row, value] -= 1
+            elif code == _SHIFT:
+                steps[row], moved = value, True
+                state.chord[row] = 0
+        if moved:
+            self._advance_time(state, steps)
 
     def _advance_time(self, state: SteeringState, steps: np.ndarray) -> None:
         dt = steps / STEPS_PER_SECOND
@@ -174,8 +182,8 @@ class Steering:
         state.step += steps
         if self.steers_density:
             limit = self.config.density_max_bias
-            state.integral = np.clip(state.integral + self.config.density_integral * self._error(state) * dt,
-                                     -limit, limit)
+            integral = state.integral + self.config.density_integral * self._error(state) * dt
+            state.integral = np.minimum(np.maximum(integral, -limit), limit)
 
     def observe_sequence(self, ids, state: SteeringState) -> None:
         """Feed a primer (the same events to every row)."""
@@ -194,7 +202,7 @@ class Steering:
         if not self.steers_density:
             return np.zeros(len(state))
         limit = self.config.density_max_bias
-        return np.clip(self.config.density_gain * self._error(state) + state.integral, -limit, limit)
+        return np.minimum(np.maximum(self.config.density_gain * self._error(state) + state.integral, -limit), limit)
 
     def apply(self, logits, state: SteeringState) -> np.ndarray:
         """Steered logits [B,V] (a new array; float64). Rows match the state's rows."""
@@ -207,7 +215,7 @@ class Steering:
         if self.config.max_chord_notes > 0:
             full = state.chord >= self.config.max_chord_notes
             if full.any():
-                logits[np.ix_(np.flatnonzero(full), self._on)] = -np.inf
+                logits[full, self._on] = -np.inf
         if self.guards_release and state.open_count.any():
             self._guard(logits, state)
         return logits
@@ -216,14 +224,16 @@ class Steering:
         c = self.config
         sounding = state.open_count > 0
         age = np.where(sounding, state.step[:, None] - state.onset, 0)  # steps, [B,128]
+        oldest = int(age.max())
         if c.restrike_penalty > 0:
             logits[:, self._on] -= c.restrike_penalty * sounding
-        if c.release_strength > 0:
+        # The rest only matters once some note is old: skip it in the common case (live steps are timed).
+        if c.release_strength > 0 and oldest > c.release_after_seconds * STEPS_PER_SECOND:
             late = np.maximum(age / STEPS_PER_SECOND - c.release_after_seconds, 0.0)
             logits[:, self._off] += c.release_strength * late
-        if c.max_note_seconds > 0:
-            limit = round(c.max_note_seconds * STEPS_PER_SECOND)
-            room = limit - age.max(axis=1)  # steps left for the oldest sounding note
+        limit = round(c.max_note_seconds * STEPS_PER_SECOND)
+        if c.max_note_seconds > 0 and limit - oldest < self._shift_steps[-1]:
+            room = limit - age.max(axis=1)  # steps left for the oldest sounding note of each row
             too_long = self._shift_steps[None, :] > room[:, None]
             logits[:, self._shift] = np.where(too_long, -np.inf, logits[:, self._shift])
             # A note at the limit must end now: only NOTE_OFFs of such notes stay possible (the model hears

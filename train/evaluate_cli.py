@@ -132,8 +132,8 @@ def ngram_likelihood(config, train_data, eval_data, max_examples: int, progress)
 
     table = example_table(dataclasses.replace(config, optional_conditioning=False), train_data)
     started = time.perf_counter()
-    sequences = [transpose_ids(config, train_data.example(int(e)), int(t))
-                 for e, t in zip(table.example, table.transpose)]
+    sequences = (transpose_ids(config, train_data.example(int(e)), int(t))
+                 for e, t in zip(table.example, table.transpose))
     model = NGramModel.fit(sequences, config.num_classes, NGRAM_ORDER)
     fit_seconds = time.perf_counter() - started
     total, tokens, correct = 0.0, 0, 0
@@ -147,7 +147,7 @@ def ngram_likelihood(config, train_data, eval_data, max_examples: int, progress)
     nll = total / max(tokens, 1)
     return {"order": NGRAM_ORDER, "smoothing": "interpolated Kneser-Ney", "nll": nll,
             "perplexity": math.exp(min(nll, 700)), "accuracy": correct / max(tokens, 1), "tokens": tokens,
-            "training_sequences": len(sequences), "discounts": [lv.discount for lv in model.levels],
+            "training_sequences": len(table), "discounts": [lv.discount for lv in model.levels],
             "fit_seconds": round(fit_seconds, 2)}
 
 

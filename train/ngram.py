@@ -57,6 +57,18 @@ def _level(keys: np.ndarray, counts: np.ndarray, base: int) -> _Level:
     return _Level(keys, counts, context_keys, totals, types, _discount(counts))
 
 
+def _merge(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Sum (sorted unique keys, counts) pairs into one."""
+    if len(parts) == 1:
+        return parts[0][0], parts[0][1].astype(np.int64)
+    keys = np.concatenate([k for k, _ in parts])
+    counts = np.concatenate([c for _, c in parts]).astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    keys, counts = keys[order], counts[order]
+    first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    return keys[first], np.add.reduceat(counts, first)
+
+
 class NGramModel:
     """Interpolated Kneser-Ney n-gram over event class ids 0..num_classes-1."""
 
@@ -80,16 +92,26 @@ class NGramModel:
         return keys
 
     @classmethod
-    def fit(cls, sequences, num_classes: int, order: int = 3) -> "NGramModel":
-        """Count every order-n gram whose last event is a target (each sequence's events 1..n-1)."""
+    def fit(cls, sequences, num_classes: int, order: int = 3, chunk_grams: int = 4_000_000) -> "NGramModel":
+        """Count every order-n gram whose last event is a target (each sequence's events 1..n-1).
+        `sequences` may be any iterable (a generator keeps memory flat); counting runs in chunks."""
         if order < 1:
             raise ValueError(f"n-gram order must be >= 1, not {order!r}")
         model = cls(num_classes, order, [])
-        parts = [model._grams(s) for s in sequences if len(s) >= 2]
-        if not parts:
+        partial, pending, size = [], [], 0
+        for seq in sequences:
+            if len(seq) >= 2:
+                pending.append(model._grams(seq))
+                size += len(pending[-1])
+            if size >= chunk_grams:
+                partial.append(np.unique(np.concatenate(pending), return_counts=True))
+                pending, size = [], 0
+        if pending:
+            partial.append(np.unique(np.concatenate(pending), return_counts=True))
+        if not partial:
             raise ValueError("the n-gram baseline needs at least one training sequence of 2+ events")
-        keys, counts = np.unique(np.concatenate(parts), return_counts=True)
-        levels = [_level(keys, counts.astype(np.int64), model.base)]
+        keys, counts = _merge(partial)
+        levels = [_level(keys, counts, model.base)]
         for k in range(order - 1, 0, -1):  # continuation counts: distinct left neighbours of each k-gram
             keys, counts = np.unique(levels[0].keys % model.base ** k, return_counts=True)
             levels.insert(0, _level(keys, counts.astype(np.int64), model.base))

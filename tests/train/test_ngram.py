@@ -60,6 +60,16 @@ def test_kneser_ney_beats_uniform_on_repetitive_data():
     assert -model.log_probs(noisy).mean() < 0.5 * math.log(V)
 
 
+def test_chunked_counting_matches_one_pass():
+    rng = np.random.default_rng(1)
+    seqs = [rng.integers(0, V, rng.integers(2, 30)) for _ in range(40)]
+    whole = NGramModel.fit(seqs, V)
+    chunked = NGramModel.fit(iter(seqs), V, chunk_grams=7)
+    for a, b in zip(whole.levels, chunked.levels):
+        assert np.array_equal(a.keys, b.keys) and np.array_equal(a.counts, b.counts)
+    assert np.allclose(whole.log_probs(seqs[0]), chunked.log_probs(seqs[0]))
+
+
 def test_needs_data():
     with pytest.raises(ValueError, match="at least one training sequence"):
         NGramModel.fit([np.array([1])], V)
