@@ -23,7 +23,7 @@ KNOB_RANGES: dict[str, tuple[float, float, float]] = {
     "velocity_scale": (0.0, 2.0, 0.05),
     "lookahead_ms": (20.0, 500.0, 10.0),
     "call_silence_s": (0.2, 4.0, 0.1),
-    "answer_s": (1.0, 16.0, 0.5),
+    "answer_s": (0.0, 16.0, 0.5),  # 0: answer as long as the call was
 }
 
 
@@ -52,7 +52,7 @@ class InstrumentState:
     call_silence_s: float = 0.8
     """Call and response: the player's silence that starts the model's answer."""
     answer_s: float = 4.0
-    """Call and response: how long the model answers."""
+    """Call and response: how long the model answers (0: as long as the call)."""
     model: str = "default"
     """Bundle name from the models list, or a path."""
 

@@ -19,9 +19,11 @@ from live.presets import InstrumentState, Preset, discover_presets, save_preset
 from live.scales import NOTE_NAMES, SCALES, scale_label, scale_levels
 from live.tui.bridge import Bridge, as_bridge
 from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
-from live.tui.messages import EngineFailed, EngineSink, EngineStateChanged, NotesArrived, StatsUpdated
+from live.tui.messages import (EngineFailed, EngineReport, EngineSink, EngineStateChanged, NotesArrived,
+                               StatsUpdated)
 from live.tui.note_log import NoteLog
 from live.tui.screens.help import HelpScreen
+from live.tui.session_state import state_from_session_config
 from live.tui.screens.pickers import NameScreen, PickScreen
 from live.tui.view import ViewState
 from live.tui.widgets.faders import ModeSwitch, PitchFaders
@@ -71,7 +73,7 @@ class InstrumentApp(MidiLearnMixin, App):
                 for spec in CALL_KNOBS:
                     low, high, step = spec.range
                     yield Knob(spec.label, low, high, step, getattr(s, spec.id), fmt=spec.fmt, unit=spec.unit,
-                               id=spec.id)
+                               off_at_low=spec.off_at_low, low_label=spec.low_label, id=spec.id)
                 yield Static(id="scale")
                 yield PitchFaders(s.pitch_levels, id="pitch")
                 yield Static(id="presets")
@@ -86,8 +88,6 @@ class InstrumentApp(MidiLearnMixin, App):
 
     def on_mount(self) -> None:
         self.main = self.screen  # modal screens come and go on top; the instrument's widgets live here
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._switch_interval, UI_SWITCH_INTERVAL))
         self.main.query_one(ModeSwitch).set_reactive(ModeSwitch.mode, self.state.mode)
         self.bridge.install_sink(self.sink)
         self.send_all()
@@ -96,6 +96,8 @@ class InstrumentApp(MidiLearnMixin, App):
             self.set_interval(1 / self.refresh_hz, self.refresh_view)
         if self.autostart:
             self.bridge.start()
+        self._switch_interval = sys.getswitchinterval()  # after start: a session sets its own
+        sys.setswitchinterval(min(self._switch_interval, UI_SWITCH_INTERVAL))
         self.refresh_view()
 
     def on_unmount(self) -> None:
@@ -301,6 +303,11 @@ class InstrumentApp(MidiLearnMixin, App):
         self.view.set_state(event.key, event.value)
         self.update_labels()
 
+    @on(EngineReport)
+    def engine_report(self, event: EngineReport) -> None:
+        error = event.text.startswith("error") or "lost" in event.text
+        self.notify(event.text, severity="error" if error else "information", timeout=6)
+
     @on(EngineFailed)
     def engine_failed(self, event: EngineFailed) -> None:
         self.notify(event.text.splitlines()[0], severity="error", timeout=8)
@@ -343,5 +350,7 @@ def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentS
     presets = discover_presets() if presets is None else list(presets)
     path = midi_map_path() if cc_map_path == "user" else (Path(cc_map_path) if cc_map_path else None)
     cc_map = CCMap.load(path, set(CONTROL_IDS)) if path is not None else CCMap()
+    if state is None and hasattr(session, "config"):
+        state = state_from_session_config(session.config)  # the CLI's flags, not the first preset
     start = state or (presets[0].state if presets else InstrumentState())
     return InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir)

@@ -33,7 +33,7 @@ class Bridge:
         self.scheduler = session.scheduler
         self.sink = None
         self.running = False
-        self.recording = False
+        self.recording = getattr(self.scheduler, "recorder", None) is not None
         self._recorder: Recorder | None = None
         self._thread: threading.Thread | None = None
         self._mode = getattr(self.scheduler.performer, "mode", "solo")
@@ -46,11 +46,16 @@ class Bridge:
     # ---- clock and sink ---------------------------------------------------------------------------------
 
     def install_sink(self, sink) -> None:
-        """Route the scheduler's events and the player's CCs into the app (before the clock starts)."""
+        """Route the scheduler's events, the player's CCs and the session's reports into the app."""
         self.sink = sink
         self.scheduler.on_event = sink
         if hasattr(self.session, "on_player_message"):
             self.session.on_player_message = sink.player_message
+        if hasattr(self.session, "report"):  # a session prints to stderr, which would tear the screen
+            self.session.report = sink.report
+            watcher = getattr(self.session, "watcher", None)
+            if watcher is not None:
+                watcher.report = sink.report
 
     def start_clock(self) -> None:
         if self._thread is None and not getattr(self.session, "clock_running", False):
@@ -106,11 +111,11 @@ class Bridge:
         self.commands.put(ResetModel())
 
     def set_call(self, silence_seconds: float, answer_seconds: float) -> None:
-        """Call-and-response timing. The performer reads its ModeConfig on the clock thread; two float
+        """Call-and-response timing (answer 0: as long as the call). The performer reads its ModeConfig on the clock thread; two float
         assignments are atomic, and the config is only read there, never written."""
         config = self.scheduler.performer.config
         config.call_silence_seconds = float(silence_seconds)
-        config.response_seconds = float(answer_seconds)
+        config.response_seconds = float(answer_seconds) if answer_seconds > 0 else None
 
     def pending(self, now: float, limit: int = 6) -> list[PendingEvent]:
         """The next note messages in the scheduler's heap. list(heap) copies atomically under the GIL; the
@@ -129,25 +134,30 @@ class Bridge:
     # ---- recording -----------------------------------------------------------------------------------------
 
     def toggle_recording(self) -> str:
+        """With a session recorder (--record PATH): pause/resume it (the session saves it on exit).
+        Without: start a new take in recordings_dir, and save it when recording stops."""
+        fixed = getattr(self.session, "recorder", None)
+        if fixed is not None:
+            self.recording = self.scheduler.recorder is None
+            self.scheduler.recorder = fixed if self.recording else None  # one atomic attribute store
+            return f"recording {'resumed' if self.recording else 'paused'} (saved to {fixed.path} on exit)"
         if self._recorder is None:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             self._recorder = Recorder(self.recordings_dir / f"performance-rnn-live-{stamp}.mid")
-            self.scheduler.recorder = self._recorder  # one attribute store: atomic for the clock thread
+            self.scheduler.recorder = self._recorder
             self.recording = True
             return f"recording to {self._recorder.path}"
-        path = self._finish_recording()
-        return f"saved recording {path}"
+        return f"saved recording {self._finish_recording()}"
 
     def _finish_recording(self):
         recorder, self._recorder = self._recorder, None
-        self.recording = False
         if recorder is None:
             return None
+        self.recording = False
         if self.scheduler.recorder is recorder:
             self.scheduler.recorder = None
         time.sleep(0.02)  # let an add() the clock thread began before the swap finish
-        recorder.save()
-        return recorder.path
+        return recorder.save()
 
     # ---- ports ---------------------------------------------------------------------------------------------
 
@@ -159,7 +169,7 @@ class Bridge:
 
     def use_output(self, name: str) -> None:
         if hasattr(self.session, "use_output"):
-            self.session.use_output(name)
+            self.session.use_output(None if name == VIRTUAL_OUTPUT else name)
         else:
             virtual = name == VIRTUAL_OUTPUT
             port = self.open_output(name.split(": ", 1)[1] if virtual else name, virtual=virtual)
@@ -168,7 +178,7 @@ class Bridge:
 
     def use_input(self, name: str) -> None:
         if hasattr(self.session, "use_input"):
-            self.session.use_input(name)
+            self.session.use_input(None if name == VIRTUAL_INPUT else name)
         else:
             self._close_input()
             virtual = name == VIRTUAL_INPUT
@@ -198,6 +208,9 @@ class Bridge:
         if path is None:
             raise ConfigError(f"unknown model {name!r}; available: {', '.join(self.model_names()) or 'none'} "
                               f"(put bundles in a models folder or give a path)")
+        if hasattr(self.session, "swap_model"):
+            self.session.swap_model(str(path), name).join()  # it reports its own errors
+            return
         from engine.bundle import load_bundle
         from live.voice import Voice
 

@@ -16,6 +16,7 @@ class KnobSpec:
     fmt: str
     unit: str = ""
     off_at_low: bool = False
+    low_label: str = "off"
 
     @property
     def range(self) -> tuple[float, float, float]:
@@ -30,7 +31,7 @@ KNOBS = (
 )
 CALL_KNOBS = (
     KnobSpec("call_silence_s", "call silence", "{:.1f}", " s"),
-    KnobSpec("answer_s", "answer length", "{:.1f}", " s"),
+    KnobSpec("answer_s", "answer length", "{:.1f}", " s", off_at_low=True, low_label="as call"),
 )
 PITCH_CONTROLS = tuple(f"pitch_{name}" for name in NOTE_NAMES)
 # Actions a hardware button can fire (CC crossing 64 upwards), named after the app's action_* methods.

@@ -48,6 +48,14 @@ class EngineFailed(Message):
         self.text = text
 
 
+class EngineReport(Message):
+    """A line from the session (port lost or back, model swap failed): shown as a notification."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class PlayerControlChange(Message):
     """A CC from the player's input, for MIDI learn and mapped controls; newest per (channel, cc) wins."""
 
@@ -85,6 +93,10 @@ class EngineSink:
         """From the MIDI input callback: CCs go to the UI (MIDI learn, mapped controls)."""
         if msg.type == "control_change":
             self.app.post_message(PlayerControlChange(msg))
+
+    def report(self, text: str) -> None:
+        """The session's and port watcher's messages (port lost, reconnected, load failed)."""
+        self.app.post_message(EngineReport(str(text)))
 
     def drain(self) -> list:
         out = []

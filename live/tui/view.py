@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+from pathlib import Path
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class ViewState:
         )
 
     def status_line(self, state, bridge) -> str:
-        model = self.model_status or state.model
+        model = self.model_status or Path(state.model).stem
         output = bridge.current_output or "none"
         if self.engine.get("output") == "lost":
             output += " [red](lost)[/]"

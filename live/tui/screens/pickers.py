@@ -30,8 +30,7 @@ class PickScreen(ModalScreen[str | None]):
         with Vertical():
             yield Label(self.title_text)
             options = OptionList(*[f"{'● ' if i == self.current else '  '}{i}" for i in self.items])
-            if self.current in self.items:
-                options.highlighted = self.items.index(self.current)
+            options.highlighted = self.items.index(self.current) if self.current in self.items else 0
             yield options
 
     @on(OptionList.OptionSelected)

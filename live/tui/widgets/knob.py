@@ -45,10 +45,11 @@ class Knob(Widget, can_focus=True):
             return self.knob
 
     def __init__(self, label: str, low: float, high: float, step: float, value: float | None = None, *,
-                 fmt: str = "{:.2f}", unit: str = "", off_at_low: bool = False, id: str | None = None) -> None:
+                 fmt: str = "{:.2f}", unit: str = "", off_at_low: bool = False, low_label: str = "off",
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.label, self.low, self.high, self.step = label, low, high, step
-        self.fmt, self.unit, self.off_at_low = fmt, unit, off_at_low
+        self.fmt, self.unit, self.off_at_low, self.low_label = fmt, unit, off_at_low, low_label
         self.set_reactive(Knob.value, self.validate_value(low if value is None else value))
 
     # ---- value -----------------------------------------------------------------------------------------
@@ -71,7 +72,7 @@ class Knob(Widget, can_focus=True):
 
     def text_value(self) -> str:
         if self.off_at_low and self.value <= self.low:
-            return "off"
+            return self.low_label
         return self.fmt.format(self.value) + self.unit
 
     # ---- input -----------------------------------------------------------------------------------------
