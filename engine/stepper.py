@@ -64,9 +64,11 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _lstm_cell(gates: np.ndarray, c: np.ndarray):
-    i, f, g, o = np.split(gates, 4, axis=1)  # PyTorch gate order
-    c_new = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-    return _sigmoid(o) * np.tanh(c_new), c_new
+    # PyTorch gate order i, f, g, o; plain slices (np.split costs ~50 us a call at this size)
+    size = c.shape[1]
+    i_f = _sigmoid(gates[:, :2 * size])
+    c_new = i_f[:, size:] * c + i_f[:, :size] * np.tanh(gates[:, 2 * size:3 * size])
+    return _sigmoid(gates[:, 3 * size:]) * np.tanh(c_new), c_new
 
 
 class _Int8Linear:
