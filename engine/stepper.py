@@ -25,6 +25,28 @@ from .model import PerformanceModel
 PRECISIONS = ("float32", "int8")
 
 
+def set_blas_threads(count: int) -> bool:
+    """Set numpy's OpenBLAS thread count for the whole process; call once at startup, not per step.
+
+    1 is the right choice when anything else competes for the 2 cores (a live instrument, a busy machine):
+    idle OpenBLAS threads spin, and a step with 2 threads on a loaded machine measured p99 60 ms instead of
+    5 ms. Returns False if numpy's OpenBLAS could not be found (then OPENBLAS_NUM_THREADS rules)."""
+    import ctypes
+    import glob
+    import os
+
+    folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(folder, "*openblas*")):
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                setter.argtypes = [ctypes.c_int]
+                setter(int(count))
+                return True
+    return False
+
+
 @dataclass
 class State:
     """LSTM state of a batch: h and c are [layers][B, H_k] float32 arrays. Copy before mutating elsewhere."""

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from engine.bundle import default_bundle_path, latest_checkpoint, load_bundle, save_bundle
@@ -18,7 +19,7 @@ from engine.configs import CONFIGS, get_config
 from engine.errors import ConfigError, MidiReadError
 from engine.generation import ControlSchedule, GenerationOptions, generate
 from engine.primers import build_primer
-from engine.stepper import PRECISIONS
+from engine.stepper import PRECISIONS, set_blas_threads
 from train.cli_common import Parser, add_bool, fail, literal, run
 
 DEFAULT_CONFIG = "performance"  # Magenta's default; a bundle's own config wins
@@ -51,6 +52,8 @@ def build_parser() -> Parser:
     a("--hparams", default="", help="hyperparameter overrides, e.g. 'rnn_layer_sizes=[256,256]'")
     a("--seed", type=int, default=None, help="random seed for reproducible outputs")
     a("--precision", default="float32", choices=PRECISIONS, help="inference precision (int8 is faster, inexact)")
+    a("--threads", type=int, default=0, help="BLAS threads for inference (0 = library default: all cores; "
+                                              "1 is faster on a busy machine)")
     a("--log", default="INFO", help="logging level (DEBUG, INFO, WARNING, ERROR)")
     return p
 
@@ -184,6 +187,9 @@ def _main(argv) -> int:
     if args.save_generator_bundle:
         return save_generator_bundle(args)
     controls = _parse_controls(args)
+    if args.threads > 0:
+        set_blas_threads(args.threads)
+        torch.set_num_threads(args.threads)  # the int8 path runs on torch's thread pool
     loaded = _load_model(args)
     started = time.perf_counter()
     paths = generate_files(args, loaded, controls)

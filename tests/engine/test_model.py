@@ -7,7 +7,7 @@ from engine.controls import performance_controls
 from engine.errors import BundleError
 from engine.model import PerformanceModel, shift_controls
 from engine.sampling import log_softmax
-from engine.stepper import State, Stepper
+from engine.stepper import State, Stepper, set_blas_threads
 from tests.helpers import synthetic_piece, tiny_model
 
 
@@ -118,3 +118,7 @@ def test_shift_controls_drops_the_first_event_control():
     controls = torch.arange(6.0).reshape(1, 3, 2)
     assert shift_controls(controls).tolist() == [[[2.0, 3.0], [4.0, 5.0]]]
     assert shift_controls(torch.zeros(1, 3, 0)) is None
+
+
+def test_blas_threads_can_be_set_for_the_process():
+    assert set_blas_threads(1)

@@ -76,7 +76,8 @@ def test_every_config_runs_with_its_controls(tmp_path):
 
 def test_beam_search_flags(tmp_path):
     argv = [f"--bundle_file={tiny_bundle(tmp_path)}", f"--output_dir={tmp_path}", "--num_outputs=2",
-            "--num_steps=300", "--beam_size=2", "--branch_factor=2", "--steps_per_iteration=4", "--seed=1"]
+            "--num_steps=300", "--beam_size=2", "--branch_factor=2", "--steps_per_iteration=4", "--seed=1",
+            "--threads=1", "--precision=int8"]
     assert main(argv) == 0
     assert len(_outputs(tmp_path)) == 2
 
