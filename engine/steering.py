@@ -13,9 +13,9 @@ inputs three adjustments act on the logits before sampling:
 3. Release guard: a note sounding longer than `release_after_seconds` gets a growing bias on its NOTE_OFF,
    TIME_SHIFTs that would carry a sounding note past `max_note_seconds` are forbidden, and a note that has
    reached it leaves only its NOTE_OFF to sample, so the 5 s cap of Magenta's decoder never has to cut one.
-   Two sanity limits keep a wandering model from piling notes up (which no time-based rule can catch): a
-   NOTE_ON of a pitch that is already sounding is penalized, and at most `max_chord_notes` NOTE_ONs may
-   share one step.
+   Sanity limits keep a wandering model from stalling the clock (which no time-based rule can catch): a
+   NOTE_OFF of a silent pitch (Magenta's decoder ignores it) is all but forbidden, at most `max_chord_notes`
+   NOTE_ONs may share one step, and optionally a NOTE_ON of a pitch already sounding is penalized.
 
 Use per step: `logits = steering.apply(logits, state)`, sample, then `steering.observe(ids, state)`.
 `SteeredStepper` wraps a Stepper so code that only calls `step`/`prime` gets steering without changes.
@@ -50,6 +50,7 @@ class SteeringConfig:
     max_note_seconds: float = 5.0  # no TIME_SHIFT may carry a sounding note past this (0 = no guard)
     restrike_penalty: float = 0.0  # subtracted from NOTE_ON of a pitch already sounding (off: it can starve a model)
     max_chord_notes: float = 12  # no more NOTE_ONs at one step after this many (0 = no limit)
+    silent_off_penalty: float = 20.0  # subtracted from NOTE_OFF of a pitch that is not sounding (a no-op event)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -64,7 +65,7 @@ class SteeringConfig:
 
 
 OFF = SteeringConfig(pitch_strength=0.0, density_gain=0.0, density_integral=0.0, release_strength=0.0,
-                     max_note_seconds=0.0, restrike_penalty=0.0, max_chord_notes=0)
+                     max_note_seconds=0.0, restrike_penalty=0.0, max_chord_notes=0, silent_off_penalty=0.0)
 
 
 @dataclass
@@ -216,6 +217,8 @@ class Steering:
             full = state.chord >= self.config.max_chord_notes
             if full.any():
                 logits[full, self._on] = -np.inf
+        if self.config.silent_off_penalty > 0:
+            logits[:, self._off] -= self.config.silent_off_penalty * (state.open_count == 0)
         if self.guards_release and state.open_count.any():
             self._guard(logits, state)
         return logits

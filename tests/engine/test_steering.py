@@ -28,11 +28,15 @@ def _generate(model, steering: Steering | None, seconds=10.0, outputs=6, seed=0)
     return [g.performance for g in generator.generate(empty_primer(config.num_velocity_bins, steps), outputs)]
 
 
-def test_no_request_and_no_open_notes_leaves_logits_alone():
+def test_without_a_request_only_note_offs_of_silent_pitches_move():
     steering = Steering(SteeringConfig(), VOCAB)
     state = steering.new_state(3)
     logits = np.random.default_rng(0).normal(size=(3, VOCAB.num_classes))
-    assert np.array_equal(steering.apply(logits, state), logits)
+    out = steering.apply(logits, state)
+    off = slice(128, 256)
+    assert np.array_equal(np.delete(out, np.r_[off], axis=1), np.delete(logits, np.r_[off], axis=1))
+    assert np.allclose(out[:, off], logits[:, off] - 20.0)  # nothing sounds: every NOTE_OFF is a no-op
+    assert np.array_equal(Steering(OFF, VOCAB).apply(logits, state), logits)
 
 
 def test_pitch_bias_hits_only_note_ons_outside_the_histogram():
@@ -40,7 +44,7 @@ def test_pitch_bias_hits_only_note_ons_outside_the_histogram():
     out = steering.apply(np.zeros((1, VOCAB.num_classes)), steering.new_state(1))[0]
     assert out[ids(Event("note_on", 61))] == 0.0
     assert out[ids(Event("note_on", 60))] == pytest.approx(2.0 * np.log(1e-3 / (0.2 + 1e-3)))
-    assert out[ids(Event("note_off", 60))] == 0.0 and out[ids(Event("time_shift", 5))] == 0.0
+    assert out[ids(Event("note_off", 60))] == out[ids(Event("note_off", 61))] and out[ids(Event("time_shift", 5))] == 0
 
 
 def test_strong_pitch_bias_samples_no_out_of_scale_note(tiny):
@@ -94,7 +98,7 @@ def test_release_guard_forces_the_note_off_at_the_cap():
     steering.observe([ids(Event("time_shift", 60))], state)  # 4.6 s: 40 steps left
     out = steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0]
     assert np.isfinite(out[ids(Event("time_shift", 40))]) and not np.isfinite(out[ids(Event("time_shift", 41))])
-    assert out[ids(Event("note_off", 60))] > out[ids(Event("note_off", 61))] == 0.0
+    assert out[ids(Event("note_off", 60))] > 0 > out[ids(Event("note_off", 61))]
     steering.observe([ids(Event("time_shift", 40))], state)  # exactly 5 s: only its NOTE_OFF is left
     out = steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0]
     assert np.flatnonzero(np.isfinite(out)).tolist() == [ids(Event("note_off", 60))]
@@ -102,9 +106,21 @@ def test_release_guard_forces_the_note_off_at_the_cap():
     assert np.isfinite(steering.apply(np.zeros((1, VOCAB.num_classes)), state)).all()
 
 
+def test_guarded_generation_never_stalls_the_clock(tiny):
+    """Pushed for 16 notes/s, the tiny model once filled the time with NOTE_OFFs of silent pitches until
+    the generator's event cap stopped it (and the padding stretched its notes past 5 s)."""
+    model = tiny("performance_with_dynamics")
+    steering = Steering(SteeringConfig(), model.config.vocab, notes_per_second=16.0)
+    for performance in _generate(model, steering, seconds=10.0, outputs=4):
+        assert len(performance) < 1000  # the cap is ~1900 events for 10 s
+        raw = performance.to_notes(max_note_duration=None)
+        assert (raw.end - raw.start).max() <= 5.0 + 1e-9
+
+
 def test_guarded_generation_cuts_no_note(tiny):
     model = tiny("performance_with_dynamics", layers=(16,), seed=3)
-    guard = dataclasses.replace(OFF, release_strength=4.0, max_note_seconds=5.0, max_chord_notes=12)
+    guard = dataclasses.replace(OFF, release_strength=4.0, max_note_seconds=5.0, max_chord_notes=12,
+                                silent_off_penalty=20.0)
     for performance in _generate(model, Steering(guard, model.config.vocab), seconds=20.0, outputs=4):
         raw = performance.to_notes(max_note_duration=None)
         assert (raw.end - raw.start).max() <= 5.0 + 1e-9
