@@ -35,6 +35,7 @@ class MidiOutput:
         self.flush_seconds = flush_seconds  # JACK delivers once per period: let the last messages out
         self.sounding: set[tuple[int, int]] = set()
         self.errors = 0
+        self.retired: list = []  # replaced ports, closed later off the clock thread (closing can be slow)
 
     def send(self, msg) -> list:
         """Send one message; returns the messages actually sent (0, 1 or 2 of them)."""
@@ -72,7 +73,13 @@ class MidiOutput:
     def replace(self, port) -> None:
         """Swap ports (reconnect): nothing can be released on a port that is gone, so forget it."""
         self.panic()
+        if self.port is not None:
+            self.retired.append(self.port)
         self.port = port
+
+    def take_retired(self) -> list:
+        out, self.retired = self.retired, []
+        return out
 
     def close(self) -> None:
         self.panic()

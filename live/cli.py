@@ -1,0 +1,174 @@
+"""`performance_rnn_live`: the real-time instrument. The TUI is the default; --no-tui runs headless."""
+from __future__ import annotations
+
+import os
+
+# One BLAS thread for the model: a second one (not real-time) only waits for a free core on a busy machine,
+# and the other core is JACK's. Must be set before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import ast  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+
+from engine.errors import PerformanceRnnError  # noqa: E402
+
+from .commands import MODES, check_lookahead_ms, check_temperature, parse_histogram
+from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
+from .scheduler import EngineError, StateChanged, Stats
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="performance_rnn_live", description="Performance RNN as a live MIDI instrument.")
+    a = p.add_argument
+    a("--bundle_file", help="model bundle (default: the shipped engine/models/default.safetensors)")
+    a("--mode", default="duet", choices=MODES, help="solo: improvise; duet: play along, hearing every note; "
+                                                    "call: answer after you pause; mute: listen only")
+    a("--input", metavar="NAME", help=f"an existing input port, matched loosely (default: a virtual port "
+                                      f"'{DEFAULT_OUTPUT} in')")
+    a("--all_inputs", action="store_true", help="listen to every input port")
+    a("--no_input", action="store_true", help="open no input port")
+    a("--output", metavar="NAME", help=f"an existing output port (default: a virtual port '{DEFAULT_OUTPUT}')")
+    a("--port_name", default=DEFAULT_OUTPUT, help="name of the virtual ports (the input gets ' in' appended)")
+    a("--list-ports", "--list_ports", dest="list_ports", action="store_true", help="list MIDI ports and exit")
+    a("--record", metavar="PATH", help="write the session (player and model tracks) to this MIDI file on exit")
+    a("--no-tui", "--no_tui", dest="no_tui", action="store_true", help="run headless")
+    a("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    a("--notes_per_second", type=float, help="density control (any value > 0; between bins is interpolated)")
+    a("--pitch_class_histogram", help='12 relative weights C..B, e.g. "[2,0,1,0,1,1,0,1,0,1,0,1]"')
+    a("--disable_conditioning", action="store_true", help="play without the density/pitch controls")
+    a("--temperature", type=float, default=1.0, help="softmax temperature (0.05..5; < 1 is more conservative)")
+    a("--channel", type=int, default=1, help="MIDI channel of the model's notes, 1..16")
+    a("--thru", action="store_true", help="copy the player's messages to the output")
+    a("--lookahead_ms", type=float, default=100.0, help="how far the model plays ahead of the clock (10..1000)")
+    a("--velocity_scale", type=float, default=1.0, help="output velocity = velocity * scale + offset")
+    a("--velocity_offset", type=int, default=0, help="see --velocity_scale")
+    a("--max_note_seconds", type=float, default=5.0, help="notes still on after this long are ended")
+    a("--call_silence", type=float, default=0.6, help="call mode: seconds of silence that end your call")
+    a("--response_seconds", type=float, help="call mode: length of an answer (default: as long as the call)")
+    a("--refresh_seconds", type=float, help="reset the model's context this often (against babble)")
+    a("--seed", type=int, help="random seed (the same seed and input give the same notes)")
+    a("--primer_midi", help="prime the model with this MIDI file (heard, not played)")
+    a("--primer_pitches", help='prime with a chord, e.g. "[60, 64, 67]"')
+    a("--primer_melody", help='prime with a melody (-2 hold, -1 off, 0..127 on)')
+    a("--verbose", action="store_true", help="headless: print every note and state change")
+    return p
+
+
+def _fail(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _int_list(flag: str, text):
+    if text is None:
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        _fail(f"--{flag} must be a list of integers like [60, 64, 67], not {text!r}")
+    return list(value) if isinstance(value, (list, tuple)) else _fail(f"--{flag} must be a list, not {text!r}")
+
+
+def session_config(args):
+    from .session import SessionConfig
+
+    if not 1 <= args.channel <= 16:
+        _fail(f"--channel must be in range 1..16, not {args.channel}")
+    if args.duration is not None and args.duration <= 0:
+        _fail(f"--duration must be > 0 seconds, not {args.duration}")
+    check_temperature(args.temperature)
+    check_lookahead_ms(args.lookahead_ms)
+    hist = parse_histogram(args.pitch_class_histogram) if args.pitch_class_histogram else None
+    if args.notes_per_second is not None and args.notes_per_second <= 0:
+        _fail(f"--notes_per_second must be > 0, not {args.notes_per_second}")
+    ports = PortConfig(args.output, args.input, args.all_inputs, args.no_input, args.port_name)
+    return SessionConfig(
+        bundle_file=args.bundle_file, mode=args.mode, ports=ports, channel=args.channel - 1, thru=args.thru,
+        lookahead_ms=args.lookahead_ms, seed=args.seed, temperature=args.temperature,
+        notes_per_second=args.notes_per_second, pitch_class_histogram=hist,
+        conditioning=not args.disable_conditioning, velocity_scale=args.velocity_scale,
+        velocity_offset=args.velocity_offset, max_note_seconds=args.max_note_seconds,
+        call_silence_seconds=args.call_silence, response_seconds=args.response_seconds,
+        refresh_seconds=args.refresh_seconds, primer_midi=args.primer_midi,
+        primer_pitches=_int_list("primer_pitches", args.primer_pitches),
+        primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration)
+
+
+def _printer(verbose: bool):
+    def show(event):
+        if isinstance(event, EngineError):
+            print(f"error: {event.text}", file=sys.stderr, flush=True)
+        elif verbose and isinstance(event, StateChanged):
+            print(f"{event.key}: {event.value}", file=sys.stderr, flush=True)
+        elif verbose and hasattr(event, "message"):
+            print(f"{event.seconds:8.3f} {event.part:6} {event.message}", file=sys.stderr, flush=True)
+    return show
+
+
+def _summary(session) -> str:
+    s = session.scheduler.stats
+    late, step = Stats.summary(s.lateness), Stats.summary(s.step_seconds)
+    return (f"sent {late['n']} messages; lateness p50 {late['p50'] * 1e3:.3f} ms, p99 {late['p99'] * 1e3:.3f} ms, "
+            f"max {late['max'] * 1e3:.3f} ms; late ticks {s.late_ticks}/{s.ticks}; model step p99 "
+            f"{step['p99'] * 1e3:.3f} ms; rollbacks {s.rollbacks}")
+
+
+def run_headless(session, verbose: bool = False) -> int:
+    stop = threading.Event()
+    # SIGTERM and Ctrl-C end the same way: the main thread stops the session (panic, close, save).
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"performance_rnn_live: {session.output_name} <- {session.input_name}; mode "
+          f"{session.scheduler.performer.mode}; Ctrl-C stops", file=sys.stderr, flush=True)
+    session.start()
+    try:
+        while not stop.is_set() and not session.wait(0.05):
+            pass
+    except KeyboardInterrupt:
+        pass
+    path = session.stop()
+    print(_summary(session), file=sys.stderr, flush=True)
+    if path:
+        print(f"recorded {path}", file=sys.stderr, flush=True)
+    return 1 if session.scheduler.error is not None else 0
+
+
+def _run_tui(session) -> int:
+    from .tui.app import make_app
+
+    make_app(session).run()
+    path = session.stop() if session.clock_running else None
+    if path:
+        print(f"recorded {path}", file=sys.stderr)
+    return 1 if session.scheduler.error is not None else 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.list_ports:
+            print(describe_ports())
+            return 0
+        config = session_config(args)
+        from .session import EventPump, Session
+
+        if args.no_tui:
+            pump = EventPump(_printer(args.verbose))
+            session = Session(config, on_event=pump)
+            code = run_headless(session, args.verbose)
+            pump.close()
+            return code
+        return _run_tui(Session(config))
+    except PerformanceRnnError as err:
+        _fail(str(err))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""A playing instrument: model, ports, scheduler thread, recorder. What the CLI and the TUI drive.
+
+    session = Session(SessionConfig(mode="duet"), on_event=callback)   # loads the model, opens ports
+    session.start()                                                    # the clock thread runs
+    session.send(SetTemperature(0.9))                                  # any live.commands command
+    session.stop()                                                     # panic, close ports, save recording
+
+`on_event` is called on the clock thread and must not block (append to a deque, post_message); wrap a slow
+callback in EventPump. Player messages reach the scheduler only through the command queue."""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.errors import BundleError
+
+from .clock import MonotonicClock
+from .commands import CommandQueue, PlayerMessage, ReplaceOutput, Stop, SwapModel
+from .midi_io import MidiOutput
+from .modes import ModeConfig, Performer
+from .ports import PortConfig, PortWatcher, open_inputs, open_output
+from .recorder import Recorder
+from .scheduler import Scheduler, SchedulerConfig
+from .voice import Voice, VoiceSettings
+
+SWITCH_INTERVAL = 0.001  # s; a thread waiting for the GIL (the MIDI callback) gets it within 1 ms, not 5
+REALTIME_PRIORITY = 5  # SCHED_FIFO, below JACK's own threads (10+) but above every normal process
+
+
+@dataclass
+class SessionConfig:
+    bundle_file: str | None = None  # None: the shipped model
+    mode: str = "duet"
+    ports: PortConfig = field(default_factory=PortConfig)
+    channel: int = 0  # output channel of the model's notes, 0..15
+    thru: bool = False
+    lookahead_ms: float = 100.0
+    seed: int | None = None
+    temperature: float = 1.0
+    notes_per_second: float | None = None
+    pitch_class_histogram: tuple | None = None
+    conditioning: bool = True
+    velocity_scale: float = 1.0
+    velocity_offset: int = 0
+    max_note_seconds: float = 5.0
+    call_silence_seconds: float = 0.6
+    response_seconds: float | None = None
+    refresh_seconds: float | None = None
+    primer_midi: str | None = None
+    primer_pitches: list | None = None
+    primer_melody: list | None = None
+    record: str | None = None
+    duration: float | None = None
+    realtime: bool = True  # try SCHED_FIFO for the clock thread (needs root or an rtprio limit)
+
+
+def load_model(path: str | None):
+    """LoadedModel from a bundle path, or the shipped model; BundleError if there is none."""
+    from engine.bundle import default_bundle_path, load_bundle
+
+    if path is None:
+        path = default_bundle_path()
+        if not path.is_file():
+            raise BundleError(f"no shipped model at {path}; run `make model` to train one, "
+                              "or pass --bundle_file PATH")
+    return load_bundle(path)
+
+
+def build_voice(loaded, config: SessionConfig, step_timer=None) -> Voice:
+    """A primed voice (heavy: call off the clock thread)."""
+    from engine.primers import build_primer
+
+    settings = VoiceSettings(config.temperature, config.notes_per_second, config.pitch_class_histogram,
+                             config.conditioning, config.max_note_seconds, config.channel)
+    voice = Voice(loaded.config, loaded.stepper(), settings, rng=np.random.default_rng(config.seed),
+                  step_timer=step_timer)
+    if config.primer_midi or config.primer_pitches or config.primer_melody:
+        primer = build_primer(loaded.config.num_velocity_bins, 10 ** 9, config.primer_pitches,
+                              config.primer_melody, config.primer_midi)
+        voice.prime(primer.ids)
+    return voice
+
+
+def make_realtime(priority: int = REALTIME_PRIORITY) -> bool:
+    """Give the calling thread SCHED_FIFO: on a busy machine a normal thread wakes up to 5+ ms late.
+    Without permission (not root, no rtprio limit) the clock still runs, just less precisely."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0: this thread (Linux)
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
+class EventPump:
+    """Makes any callback safe for the clock thread: events go into a bounded deque (never blocks) and a
+    daemon thread delivers them. Old events are dropped if the consumer falls far behind."""
+
+    def __init__(self, callback, maxlen: int = 10_000):
+        self.callback = callback
+        self._events: collections.deque = collections.deque(maxlen=maxlen)
+        self._ready = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name="event-pump", daemon=True)
+        self._thread.start()
+
+    def __call__(self, event) -> None:
+        self._events.append(event)
+        self._ready.set()
+
+    def _run(self) -> None:
+        while not self._done or self._events:
+            self._ready.wait(0.1)
+            self._ready.clear()
+            while self._events:
+                self.callback(self._events.popleft())
+
+    def close(self) -> None:
+        self._done = True
+        self._ready.set()
+        self._thread.join(timeout=2)
+
+
+class Session:
+    """Build with a config; `loaded`, `clock`, `output_port` and `input_ports` may be injected (tests)."""
+
+    def __init__(self, config: SessionConfig, on_event=None, *, loaded=None, clock=None, output_port=None,
+                 open_ports: bool = True, report=None):
+        self.config = config
+        self.report = report or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.commands = CommandQueue()
+        self.clock = clock or MonotonicClock()
+        self.loaded = loaded or load_model(config.bundle_file)
+        self.on_player_message = None  # optional hook (TUI: MIDI learn); runs on the MIDI thread
+        self.recorder = Recorder(config.record) if config.record else None
+        voice = build_voice(self.loaded, config)
+        performer = Performer(voice, ModeConfig(config.mode, config.call_silence_seconds, config.response_seconds,
+                                                config.refresh_seconds))
+        self.output_name = self.input_name = None
+        self.inputs: list = []
+        if output_port is None and open_ports:
+            output_port, self.output_name = open_output(config.ports)
+        self.output = MidiOutput(output_port)
+        sched_config = SchedulerConfig(lookahead_ms=config.lookahead_ms, duration_seconds=config.duration,
+                                       thru=config.thru, velocity_scale=config.velocity_scale,
+                                       velocity_offset=config.velocity_offset)
+        self.scheduler = Scheduler(performer, self.output, self.commands, self.clock, sched_config,
+                                   on_event=on_event, recorder=self.recorder)
+        if open_ports:
+            self.inputs, self.input_name = open_inputs(config.ports, self._on_input)
+        self.watcher = PortWatcher(config.ports, self.commands, self._on_input, self.inputs, self.report,
+                                   output=self.output)
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self.realtime = False  # set once the clock thread has (or has not) got real-time priority
+
+    # ---- life cycle ----------------------------------------------------------------------------------------
+
+    @property
+    def clock_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        self._thread = threading.Thread(target=self._run_clock, name="scheduler", daemon=True)
+        self._thread.start()
+        self.watcher.start()
+
+    def _run_clock(self) -> None:
+        if self.config.realtime:
+            self.realtime = make_realtime()
+        self.scheduler.run()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the scheduler ends (duration, Stop, error). True if it has ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def stop(self) -> str | None:
+        """Panic, stop the clock, close the ports, save the recording. Returns the recording's path."""
+        if self._stopped:
+            return self.recorder.path if self.recorder is not None else None
+        self._stopped = True
+        self.commands.put(Stop())
+        self.wait(5.0)
+        self.watcher.stop()
+        for port in self.inputs:
+            port.callback = None
+            port.close()
+        self.inputs.clear()
+        for port in self.output.take_retired():
+            port.close()
+        self.output.close()
+        if self.recorder is not None:
+            return self.recorder.save()
+        return None
+
+    # ---- driving it ------------------------------------------------------------------------------------------
+
+    def send(self, command) -> None:
+        self.commands.put(command)
+
+    def _on_input(self, msg) -> None:
+        # The MIDI thread (inside JACK's process cycle): stamp, enqueue, return.
+        self.commands.put(PlayerMessage(msg, self.clock.now()))
+        hook = self.on_player_message
+        if hook is not None:
+            hook(msg)
+
+    def swap_model(self, path: str, name: str = "") -> threading.Thread:
+        """Load a bundle and prime a voice on a worker thread, then hand it over between ticks."""
+        def load():
+            try:
+                voice = build_voice(load_model(path), self.config)
+                voice.settings = VoiceSettings(**vars(self.scheduler.performer.voice.settings))
+                voice.update_controls()
+                self.commands.put(SwapModel(voice, name or str(path)))
+            except Exception as err:
+                self.report(f"error: cannot swap model: {err}")
+        thread = threading.Thread(target=load, name="model-loader", daemon=True)
+        thread.start()
+        return thread
+
+    def use_output(self, name: str | None) -> None:
+        """Switch to a named output (None: the virtual one); opened here, swapped on the clock thread."""
+        ports = PortConfig(**{**vars(self.config.ports), "output": name})
+        port, self.output_name = open_output(ports)
+        self.commands.put(ReplaceOutput(port, self.output_name))
+
+    def use_input(self, name: str | None) -> None:
+        """Listen to a named input (None: the virtual one) instead of the current ones."""
+        ports = PortConfig(**{**vars(self.config.ports), "input": name, "all_inputs": False, "no_input": False})
+        new, self.input_name = open_inputs(ports, self._on_input)
+        for port in self.inputs:
+            port.callback = None
+            port.close()
+        self.inputs[:] = new

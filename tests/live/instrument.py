@@ -1,0 +1,102 @@
+"""Drive `performance_rnn_live --no-tui` as a subprocess over JACK, as a musician's rig would."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mido
+import rtmidi
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def live_command() -> list[str]:
+    """The console script if installed next to this Python, else the same main() via -m."""
+    script = Path(sys.executable).with_name("performance_rnn_live")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("performance_rnn_live")
+    return [found] if found else [sys.executable, "-m", "live.cli"]
+
+
+class Instrument:
+    """One instrument process with its own virtual ports, and a client connected to them that records
+    everything the instrument sends (perf_counter time, message)."""
+
+    def __init__(self, jack, name: str, *args, tmp_path: Path):
+        self.jack, self.name, self.args = jack, name, [str(a) for a in args]
+        self.stderr_path = tmp_path / f"{name}.stderr"
+        self.received: list[tuple[float, mido.Message]] = []
+        self.proc = None
+        self.inport = self.outport = self.raw_out = None
+        self.backend = mido.Backend("mido.backends.rtmidi", api="UNIX_JACK")
+
+    def start(self) -> "Instrument":
+        env = {**os.environ, **self.jack.env, "PYTHONPATH": str(ROOT)}
+        cmd = live_command() + ["--no-tui", "--port_name", self.name, *self.args]
+        self._stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._stderr, stderr=subprocess.STDOUT, cwd=ROOT)
+        return self
+
+    def connect(self, timeout: float = 60.0) -> "Instrument":
+        """Wait for the instrument's virtual ports, then open them from this side."""
+        out_name = in_name = None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (out_name is None or in_name is None):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"instrument exited early ({self.proc.returncode}): {self.stderr()}")
+            out_name = next((n for n in self.backend.get_input_names() if n.endswith(f":{self.name}")), None)
+            in_name = next((n for n in self.backend.get_output_names() if n.endswith(f":{self.name} in")), None)
+            time.sleep(0.05)
+        assert out_name and in_name, f"ports of {self.name} never appeared: {self.stderr()}"
+        self.inport = self.backend.open_input(out_name, callback=self._received)
+        self.outport = self.backend.open_output(in_name)
+        self.raw_out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"{self.name}-raw")
+        self.raw_out.open_port(self.raw_out.get_ports().index(in_name))
+        return self
+
+    def _received(self, msg) -> None:
+        self.received.append((time.perf_counter(), msg))
+
+    def send(self, msg: mido.Message) -> float:
+        t = time.perf_counter()
+        self.outport.send(msg)
+        return t
+
+    def send_bytes(self, data: list[int]) -> None:
+        self.raw_out.send_message(data)
+
+    def terminate(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        try:
+            code = self.proc.wait(timeout)
+        finally:
+            time.sleep(0.1)  # the last messages are one JACK period behind
+            self.close()
+        return code
+
+    def close(self) -> None:
+        for port in (self.inport, self.outport):
+            if port is not None:
+                port.close()
+        if self.raw_out is not None:
+            self.raw_out.close_port()
+            self.raw_out.delete()
+        self.inport = self.outport = self.raw_out = None
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stderr(self) -> str:
+        self._stderr.flush()
+        return self.stderr_path.read_text()
+
+    def notes(self, kinds=("note_on", "note_off")) -> list[mido.Message]:
+        return [m for _, m in self.received if m.type in kinds]

@@ -1,0 +1,75 @@
+"""A private JACK server with the dummy driver (no sound card needed), for real MIDI routing in tests/bench."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+JACKD = ("jackd", "-R", "-d", "dummy", "-r", "48000", "-p", "128")
+
+
+class JackError(RuntimeError):
+    pass
+
+
+class JackServer:
+    """`with JackServer() as jack:` starts `jackd -n prnn-test-<pid>-<n>` and waits until it answers;
+    jack.env holds the variables a client needs. Stopping waits for the process to exit (a new server
+    with the same name cannot start before that)."""
+
+    _count = 0
+
+    def __init__(self, name: str | None = None, ready_timeout: float = 10.0):
+        JackServer._count += 1
+        self.name = name or f"prnn-test-{os.getpid()}-{JackServer._count}"
+        self.ready_timeout = ready_timeout
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="jackd-", suffix=".log", delete=False)
+
+    @property
+    def env(self) -> dict:
+        return {"JACK_DEFAULT_SERVER": self.name, "MIDO_BACKEND": "mido.backends.rtmidi/UNIX_JACK",
+                "JACK_NO_AUDIO_RESERVATION": "1"}
+
+    def start(self) -> "JackServer":
+        if shutil.which("jackd") is None:
+            raise JackError("jackd is not installed; run `make jack` (apt-get install jackd2)")
+        cmd = [JACKD[0], "-n", self.name, *JACKD[1:]]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise JackError(f"jackd exited with {self.proc.returncode}: {self.read_log()[-800:]}")
+            if self._answers():
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise JackError(f"jackd did not answer within {self.ready_timeout} s: {self.read_log()[-800:]}")
+
+    def _answers(self) -> bool:
+        probe = subprocess.run(["jack_lsp"], env={**os.environ, **self.env}, capture_output=True, timeout=5)
+        return probe.returncode == 0 and b"system:" in probe.stdout
+
+    def read_log(self) -> str:
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        os.unlink(self.log.name)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

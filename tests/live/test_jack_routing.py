@@ -1,0 +1,140 @@
+"""The instrument through real MIDI routing: a private JACK server, virtual ports, a client that plays and
+listens. Processes run side by side to keep the wall time down."""
+import random
+import time
+
+import mido
+import pytest
+
+from tests.helpers import tiny_bundle
+from tests.live.fakes import sounding_after
+from tests.live.instrument import Instrument
+
+pytestmark = [pytest.mark.jack, pytest.mark.slow]
+
+PHRASE = [(0.0, 60), (0.25, 64), (0.5, 67), (0.75, 72)]  # (seconds after start, pitch), 0.2 s each
+
+
+def play_phrase(instruments, offset=0.0):
+    start = time.perf_counter() + offset
+    events = []
+    for t, pitch in PHRASE:
+        events += [(t, mido.Message("note_on", note=pitch, velocity=90)),
+                   (t + 0.2, mido.Message("note_off", note=pitch, velocity=0))]
+    for t, msg in sorted(events, key=lambda e: e[0]):
+        time.sleep(max(0.0, start + t - time.perf_counter()))
+        for inst in instruments:
+            inst.send(msg)
+    return start
+
+
+def model_track(path):
+    """(step, type, note, velocity) of the model's recorded notes."""
+    midi = mido.MidiFile(path)
+    track = next(t for t in midi.tracks if t.name == "model")
+    out, ticks = [], 0
+    for msg in track:
+        ticks += msg.time
+        if msg.type in ("note_on", "note_off"):
+            seconds = mido.tick2second(ticks, midi.ticks_per_beat, 500_000)
+            out.append((round(seconds * 100), msg.type, msg.note, msg.velocity))
+    return out
+
+
+def player_track(path):
+    midi = mido.MidiFile(path)
+    track = next(t for t in midi.tracks if t.name == "player")
+    return [m.note for m in track if m.type == "note_on" and m.velocity > 0]
+
+
+def panicked(inst):
+    """Everything released at exit: nothing left sounding, and CC 123 + CC 120 on all 16 channels last."""
+    tail = [(m.type, m.channel, m.control) for _, m in inst.received[-32:]]
+    return (sounding_after(inst.received) == set()
+            and tail == [("control_change", c, cc) for cc in (123, 120) for c in range(16)])
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return tiny_bundle(tmp_path_factory.mktemp("bundle"))
+
+
+def test_duet_hears_the_player_and_record_writes_both_parts(jack_server, bundle, tmp_path):
+    common = ["--bundle_file", bundle, "--seed", "3", "--duration", "4"]
+    alone = Instrument(jack_server, "duet-alone", *common, "--mode", "duet", "--record", tmp_path / "a.mid",
+                       tmp_path=tmp_path)
+    duet = Instrument(jack_server, "duet-played", *common, "--mode", "duet", "--record", tmp_path / "b.mid",
+                      tmp_path=tmp_path)
+    solo = Instrument(jack_server, "solo-played", *common, "--mode", "solo", "--record", tmp_path / "c.mid",
+                      tmp_path=tmp_path)
+    group = [alone, duet, solo]
+    for inst in group:
+        inst.start()
+    for inst in group:
+        inst.connect()
+    play_phrase([duet, solo], offset=0.3)
+    codes = [inst.wait(30) for inst in group]
+    assert codes == [0, 0, 0], [inst.stderr() for inst in group]
+    a, b, c = (model_track(tmp_path / f"{x}.mid") for x in "abc")
+    assert a and b, "the model played nothing"
+    assert c == a  # same seed, and solo ignores the player: the stream is reproducible
+    assert b != a  # the duet heard the phrase and played differently
+    assert player_track(tmp_path / "b.mid") == [p for _, p in PHRASE]
+    assert all(panicked(inst) for inst in group)
+    assert any(m.type == "note_on" for m in duet.notes())  # what came out over JACK, not only the file
+
+
+def test_call_and_response_answers_after_the_silence(jack_server, bundle, tmp_path):
+    inst = Instrument(jack_server, "caller", "--bundle_file", bundle, "--seed", "1", "--mode", "call",
+                      "--duration", "4", "--call_silence", "0.6", "--response_seconds", "1.5",
+                      tmp_path=tmp_path).start().connect()
+    inst.received.clear()
+    start = play_phrase([inst], offset=0.2)
+    last_off = start + PHRASE[-1][0] + 0.2
+    assert inst.wait(30) == 0, inst.stderr()
+    answer = [t for t, m in inst.received if m.type == "note_on" and m.velocity > 0]
+    assert answer, f"no answer: {inst.stderr()}"
+    assert all(t >= last_off + 0.6 - 0.015 for t in answer)  # silent while the player plays and pauses
+    assert answer[0] <= last_off + 0.6 + 1.0  # then answers (the model may open with a short rest)
+    assert all(t <= last_off + 0.6 + 1.5 + 0.05 for t in answer)  # for --response_seconds
+    assert panicked(inst)
+
+
+def test_sigterm_leaves_nothing_sounding(jack_server, bundle, tmp_path):
+    inst = Instrument(jack_server, "sigterm", "--bundle_file", bundle, "--seed", "2", "--mode", "solo",
+                      "--thru", "--record", tmp_path / "t.mid", tmp_path=tmp_path).start().connect()
+    inst.send(mido.Message("note_on", note=50, velocity=80, channel=2))  # a held thru note, never released
+    time.sleep(1.5)
+    inst.terminate()
+    assert inst.wait(30) == 0, inst.stderr()
+    assert any(m.type == "note_on" and m.channel == 0 for m in inst.notes())
+    assert ("note_off", 2, 50) in [(m.type, m.channel, m.note) for m in inst.notes()]
+    assert panicked(inst)
+    assert (tmp_path / "t.mid").exists()  # saved on SIGTERM
+
+
+def test_fuzzed_input_crashes_nothing_and_leaves_nothing_sounding(jack_server, bundle, tmp_path):
+    inst = Instrument(jack_server, "fuzz", "--bundle_file", bundle, "--seed", "4", "--mode", "duet", "--thru",
+                      tmp_path=tmp_path).start().connect()
+    rng = random.Random(1234)
+    odd = [[0xF0, 1, 2, 3, 0xF7], [0xF8], [0xFA], [0xFC], [0xD0, 40], [0xA0, 60, 30], [0x80, 61, 0],
+           [0x90, 62, 0], [0x90, 63, 100], [64, 100], [0xB0, 64, 127], [0xE0, 0, 64], [0xF0, 1, 2]]
+    end = time.perf_counter() + 2.0
+    while time.perf_counter() < end:
+        choice = rng.random()
+        if choice < 0.3:  # rtmidi sends at most 3 bytes unless it is a sysex
+            data = [rng.randrange(256) for _ in range(rng.randrange(1, 4))]
+        elif choice < 0.4:
+            data = [0xF0] + [rng.randrange(256) for _ in range(rng.randrange(1, 12))]
+        elif choice < 0.8:
+            data = rng.choice(odd)
+        else:
+            data = [0x90 | rng.randrange(16), rng.randrange(128), rng.randrange(128)]
+        inst.send_bytes(data)
+        time.sleep(rng.uniform(0, 0.004))
+    time.sleep(0.3)
+    assert inst.proc.poll() is None, f"the instrument died: {inst.stderr()}"
+    inst.terminate()
+    assert inst.wait(30) == 0, inst.stderr()
+    assert "Traceback" not in inst.stderr()
+    assert panicked(inst)
