@@ -30,7 +30,12 @@ def fail(message: str) -> NoReturn:
 
 
 class Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one `error: ...` line (argparse prints usage plus two lines)."""
+    """ArgumentParser whose errors are one `error: ...` line (argparse prints usage plus two lines).
+    Flags must be spelled out, as with Magenta's absl flags (no prefix abbreviations)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         fail(f"{message}; see --help")
