@@ -11,7 +11,7 @@ from engine.notes import NoteList
 from engine.performance import Performance
 from tests.helpers import synthetic_piece
 from train.control_fidelity import SCALES, check_targets
-from train.dataset_format import split_path, write_split
+from train.dataset_format import open_split, split_path, write_split
 from train.evaluate_cli import main
 from train.ngram import NGramModel
 from train.performance_stats import output_stats, summarize
@@ -62,7 +62,6 @@ def test_evaluate_reports_likelihood_ngram_and_controls(tmp_path, tiny_bundle_pa
     assert "| order-3 KN n-gram |" in out and "| density 8 | on |" in out and "| target |" in out
 
     # the model's NLL is exactly the mean of its per-event log-probabilities on the eval examples
-    from train.dataset_format import open_split
     eval_data = open_split(split_path(data, "eval"))
     loaded = load_bundle(bundle)
     logps = np.concatenate([loaded.event_log_probs(eval_data.example(i)) for i in range(len(eval_data))])
@@ -158,3 +157,18 @@ def test_targets_follow_the_issue():
     assert checks["density 2 within 25%"] and not checks["density 4 within 25%"] and checks["density 8 within 25%"]
     assert checks["density rises monotonically"] and checks["whole_tone >= 85%"]
     assert checks["95% of outputs without a cut note"]
+
+
+def test_a_magenta_bundle_is_measured_too(tmp_path, capsys):
+    from pathlib import Path
+    mag = Path(__file__).resolve().parents[1] / "fixtures" / "mag" / "performance_with_dynamics.mag"
+    data = _write_dataset(tmp_path / "data")
+    report_path = tmp_path / "r.json"
+    code, out, _ = _run(capsys, "--bundle_file", mag, "--dataset_dir", data, "--skip_ngram", "--json", report_path,
+                        "--num_outputs", 2, "--seconds", 2, "--densities", "4", "--scales", "whole_tone")
+    assert code == 0 and "performance_with_dynamics.mag" in out
+    report = json.loads(report_path.read_text())
+    eval_ids = open_split(split_path(data, "eval")).example(0)
+    assert np.isfinite(report["likelihood"]["model"]["model"]["nll"])
+    assert load_bundle(mag).event_log_probs(eval_ids).shape == (len(eval_ids) - 1,)
+    assert report["control_fidelity"]["steering_on"]["requests"]["scale whole_tone"]["num_outputs"] == 2
