@@ -1,7 +1,7 @@
 """performance_rnn_create_dataset: MIDI files or the music21 corpus -> training/eval dataset files + manifest."""
 from __future__ import annotations
 
-import argparse
+import argparse  # noqa: F401 (Namespace in annotations)
 import json
 import multiprocessing
 import os
@@ -16,6 +16,7 @@ import numpy as np
 from engine.configs import CONFIGS, get_config
 from engine.errors import PerformanceRnnError
 
+from .cli_common import Parser, run
 from .dataset_build import BuildSettings, SourceResult, process_source
 from .dataset_format import open_split, split_path, write_split
 from .sources import resolve_inputs
@@ -25,7 +26,7 @@ SPLITS = ("training", "eval")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="performance_rnn_create_dataset", description=__doc__)
+    p = Parser(prog="performance_rnn_create_dataset", description=__doc__)
     p.add_argument("--config", default="performance", help=f"one of: {', '.join(CONFIGS)}")
     p.add_argument("--input", required=True, help="MIDI file, folder (recursive), glob, or music21:[composer,...]; "
                    "join several with ';'")
@@ -158,15 +159,9 @@ def build(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
+    """Bad input: one `error: ...` line on stderr and exit status 2 (SystemExit)."""
     args = parse_args(argv)
-    try:
-        build(args)
-    except PerformanceRnnError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
-        return 2
+    run(build, args)
     return 0
 
 

@@ -103,9 +103,11 @@ def open_split(path) -> SplitData:
     header, data_start = _read_header(path)
     meta = header.pop("__metadata__", {}) or {}
     if meta.get("format") != FORMAT:
-        raise DatasetError(f"{path} is not a performance_rnn_live dataset; build one with performance_rnn_create_dataset")
+        raise DatasetError(f"{path} is not a performance_rnn_live dataset; "
+                           "build one with performance_rnn_create_dataset")
     if meta.get("version") != VERSION:
-        raise DatasetError(f"{path} has dataset version {meta.get('version')!r}, this code reads {VERSION!r}; rebuild it")
+        raise DatasetError(f"{path} has dataset version {meta.get('version')!r}, this code reads {VERSION!r}; "
+                           "rebuild it")
     end = max((entry["data_offsets"][1] for entry in header.values()), default=0)
     if path.stat().st_size < data_start + end or set(header) != set(ARRAYS):
         raise DatasetError(f"{path} is truncated ({path.stat().st_size} bytes, expected {data_start + end}); "

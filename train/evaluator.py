@@ -31,7 +31,7 @@ class EvalSettings:
     interval_seconds: float = 60.0  # how often to look for a new checkpoint (Magenta: 60)
     timeout_seconds: float = 300.0  # give up after this long without a new checkpoint (Magenta: 300)
     num_training_steps: int = 0  # stop after evaluating this step (0 = no limit)
-    bf16: bool = False
+    bf16: bool = False  # GPU only: CPU eval stays fp32 (exact metrics; forward-only is cheap)
     log: callable = field(default=print, repr=False)
 
 
@@ -63,7 +63,7 @@ class Evaluator:
         batches = eval_row_batches(len(self.table), config.hparams.batch_size, self.dist.rank, self.dist.world)
         for rows in batches:
             batch = make_batch(config, self.data, self.table, rows).to(self.s.device)
-            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.s.bf16):
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.s.bf16 and device_type == "cuda"):
                 logits, _ = model(batch.inputs, batch.controls)
             sums = sums + metric_sums(config, logits.float(), batch.labels)
         total = MetricSums.from_tensor(distributed.all_sum(self.dist, sums.as_tensor()))

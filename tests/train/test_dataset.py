@@ -54,8 +54,16 @@ def make_midi_folder(folder: Path, count: int = 4) -> Path:
     return folder
 
 
+def exit_code(main, argv) -> int:
+    """A CLI main's status: its return value, or the SystemExit code of a bad-input exit."""
+    try:
+        return main(argv)
+    except SystemExit as exit_:
+        return exit_.code
+
+
 def build(folder: Path, out: Path, config="performance_with_dynamics", extra=()) -> int:
-    return dataset_cli.main(["--config", config, "--input", str(folder), "--output_dir", str(out),
+    return exit_code(dataset_cli.main, ["--config", config, "--input", str(folder), "--output_dir", str(out),
                              "--eval_ratio", "0.5", "--workers", "1", *extra])
 
 
@@ -85,7 +93,8 @@ def test_build_reports_skips_and_respects_magenta_limits(tmp_path, capsys):
     assert set(train.arrays["stretch"].tolist()) == {0, 1, 2, 3, 4}  # 5 stretches, training only
     assert set(evals.arrays["stretch"].tolist()) == {0} and evals.info["transpositions"] == [0]
     pieces = {p["source"] for p in train.info["pieces"]} | {p["source"] for p in evals.info["pieces"]}
-    assert len(pieces) == 4 and not {p["source"] for p in train.info["pieces"]} & {p["source"] for p in evals.info["pieces"]}
+    train_sources, eval_sources = ({p["source"] for p in d.info["pieces"]} for d in (train, evals))
+    assert len(pieces) == 4 and not train_sources & eval_sources  # split by piece
 
 
 def test_build_is_deterministic_across_workers(tmp_path):

@@ -23,7 +23,7 @@ from train.metrics import MetricSums, metric_sums
 from train.trainer import Trainer, TrainSettings, clip_per_tensor
 from train.distributed import DistInfo
 
-from .test_dataset import write_midi
+from .test_dataset import exit_code, write_midi
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = "performance_with_dynamics"
@@ -100,8 +100,8 @@ def test_kill_resume_stop_eval_and_tensorboard(dataset, tmp_path):
     stopped_at = int(_read_until(proc, r"stopping at step (\d+)").group(1))
     assert proc.wait(timeout=30) == 0
     assert stopped_at > killed_at and checkpoint_steps(train_dir)[-1] == stopped_at
-    # 3. finish at 50 steps
-    done = subprocess.run(_command(dataset, run_dir, "--num_training_steps", "50"), cwd=REPO,
+    # 3. finish at 50 steps (with the bf16 path: a numerics option, not an hparam)
+    done = subprocess.run(_command(dataset, run_dir, "--num_training_steps", "50", "--bf16"), cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"resuming from step {stopped_at}" in done.stdout and "step 50: loss" in done.stdout
@@ -152,13 +152,14 @@ def test_warm_start_takes_weights_only(dataset, tmp_path):
 def test_run_dir_of_other_config_or_hparams_is_refused(dataset, tmp_path, capsys):
     base = ["--run_dir", str(tmp_path / "run"), "--sequence_example_file", str(split_path(dataset, "training")),
             "--num_training_steps", "2", "--threads", "1"]
-    assert train_cli.main(["--config", CONFIG, "--hparams", HPARAMS, *base]) == 0
+    assert exit_code(train_cli.main, ["--config", CONFIG, "--hparams", HPARAMS, *base]) == 0
     before = sorted(p.name for p in (tmp_path / "run" / "train").iterdir())
-    assert train_cli.main(["--config", CONFIG, "--hparams", "batch_size=4,rnn_layer_sizes=[32]", *base]) == 2
+    other = "batch_size=4,rnn_layer_sizes=[32]"
+    assert exit_code(train_cli.main, ["--config", CONFIG, "--hparams", other, *base]) == 2
     assert "batch_size=8 (now 4)" in capsys.readouterr().err
-    assert train_cli.main(["--config", "performance", *base]) == 2
+    assert exit_code(train_cli.main, ["--config", "performance", *base]) == 2
     assert "trained with config 'performance_with_dynamics'" in capsys.readouterr().err
-    assert train_cli.main(["--config", CONFIG, "--hparams", "batch_sise=4", *base]) == 2
+    assert exit_code(train_cli.main, ["--config", CONFIG, "--hparams", "batch_sise=4", *base]) == 2
     assert "unknown hparam 'batch_sise'" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "run" / "train").iterdir()) == before
 
@@ -166,8 +167,8 @@ def test_run_dir_of_other_config_or_hparams_is_refused(dataset, tmp_path, capsys
 def test_truncated_dataset_exits_2(dataset, tmp_path, capsys):
     broken = tmp_path / "training_performances.safetensors"
     broken.write_bytes(split_path(dataset, "training").read_bytes()[:-100])
-    code = train_cli.main(["--config", CONFIG, "--run_dir", str(tmp_path / "run"), "--sequence_example_file",
-                           str(broken), "--num_training_steps", "1"])
+    code = exit_code(train_cli.main, ["--config", CONFIG, "--run_dir", str(tmp_path / "run"),
+                                      "--sequence_example_file", str(broken), "--num_training_steps", "1"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and "truncated" in err and err.count("\n") == 1
 
