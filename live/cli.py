@@ -15,6 +15,7 @@ import threading  # noqa: E402
 
 from engine.errors import PerformanceRnnError  # noqa: E402
 
+from .clock import HELPER_PRIORITY, make_realtime
 from .commands import MODES, check_lookahead_ms, check_temperature, parse_histogram
 from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
 from .scheduler import EngineError, StateChanged, Stats
@@ -127,6 +128,8 @@ def run_headless(session, verbose: bool = False) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"performance_rnn_live: {session.output_name} <- {session.input_name}; mode "
           f"{session.scheduler.performer.mode}; Ctrl-C stops", file=sys.stderr, flush=True)
+    if session.config.realtime:
+        make_realtime(HELPER_PRIORITY)  # this thread takes the GIL every 50 ms: it must not be preempted
     session.start()
     try:
         while not stop.is_set() and not session.wait(0.05):

@@ -3,11 +3,28 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from dataclasses import dataclass
 
 STEP_SECONDS = 0.010  # one Performance RNN step
+CLOCK_PRIORITY = 5  # SCHED_FIFO for the clock thread: below JACK's threads (10+), above every normal process
+# Every other Python thread of the instrument should be real-time too (lowest priority): the clock thread
+# needs the GIL, and a normal thread preempted by a busy machine while holding it stalled the clock for
+# 30-60 ms in the bench (priority inversion).
+HELPER_PRIORITY = 1
+
+
+def make_realtime(priority: int = CLOCK_PRIORITY) -> bool:
+    """Give the calling thread SCHED_FIFO (threads it starts inherit it). On a busy machine a normal
+    thread wakes up to 5+ ms late. Without permission (not root, no rtprio limit) it returns False and
+    the clock still runs, just less precisely."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0: this thread (Linux)
+        return True
+    except (AttributeError, OSError):
+        return False
 
 
 @dataclass

@@ -36,6 +36,7 @@ class MidiOutput:
         self.sounding: set[tuple[int, int]] = set()
         self.errors = 0
         self.retired: list = []  # replaced ports, closed later off the clock thread (closing can be slow)
+        self.quiet = True  # nothing sent since the last panic: closing need not panic again
 
     def send(self, msg) -> list:
         """Send one message; returns the messages actually sent (0, 1 or 2 of them)."""
@@ -52,6 +53,7 @@ class MidiOutput:
         out.append(msg)
         for m in out:
             self._write(m)
+        self.quiet = False
         return out
 
     def _write(self, msg) -> None:
@@ -68,6 +70,7 @@ class MidiOutput:
         self.sounding.clear()
         for m in out:
             self._write(m)
+        self.quiet = True
         return out
 
     def replace(self, port) -> None:
@@ -82,7 +85,8 @@ class MidiOutput:
         return out
 
     def close(self) -> None:
-        self.panic()
+        if not self.quiet:
+            self.panic()
         if self.port is not None:
             time.sleep(self.flush_seconds)
             try:

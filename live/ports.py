@@ -10,6 +10,7 @@ import mido
 
 from engine.errors import PerformanceRnnError
 
+from .clock import HELPER_PRIORITY, make_realtime
 from .commands import ReplaceOutput
 
 DEFAULT_OUTPUT = "Performance RNN"
@@ -140,6 +141,7 @@ class PortWatcher:
             self._thread.join(timeout=2 * self.interval + 1)
 
     def _run(self) -> None:
+        make_realtime(HELPER_PRIORITY)
         while not self._stop.wait(self.interval):
             retired = self._retired + (self.output.take_retired() if self.output is not None else [])
             self._retired = []

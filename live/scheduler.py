@@ -18,6 +18,10 @@ from .commands import (CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetLoo
 from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_on
 
 STATS_LIMIT = 2_000_000  # samples kept for the bench (about 5 h of dense play)
+# A model step is only started if this (pessimistic, decaying) estimate fits before the next deadline. The cap
+# keeps one freak step (page faults, a preempted thread) from blocking all model work until it decays.
+MAX_STEP_ESTIMATE = 0.004
+ESTIMATE_DECAY = 0.97  # per tick
 
 
 @dataclass
@@ -75,6 +79,7 @@ class EngineError:
 @dataclass
 class Stats:
     lateness: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
+    sent_at: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
     step_seconds: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
     input_latency: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
     wake_lateness: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
@@ -160,6 +165,7 @@ class Scheduler:
         if wake_late > self.config.late_seconds or skipped:
             self.stats.late_ticks += 1
         self.tick = tick
+        self.step_estimate = max(self.step_estimate * ESTIMATE_DECAY, 0.0002)
         self._apply(*self.performer.on_tick(tick), tick)
         duration = self.config.duration_seconds
         if duration is not None and tick * self.config.step_seconds >= duration:
@@ -177,6 +183,7 @@ class Scheduler:
                 self._record("model", sent_at, m)
             late = sent_at - self.deadline(due)
             self.stats.lateness.append(late)
+            self.stats.sent_at.append(sent_at - self.t0)
             self.stats.window_max = max(self.stats.window_max, late)
 
     def _work(self, tick: int) -> None:
@@ -193,7 +200,7 @@ class Scheduler:
             self._push(msgs, tick)
             spent = now() - started
             self.stats.step_seconds.append(spent)
-            self.step_estimate = max(spent * 1.5, self.step_estimate * 0.995, 0.0002)
+            self.step_estimate = min(max(spent * 1.5, self.step_estimate), MAX_STEP_ESTIMATE)
 
     # ---- commands ------------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ callback in EventPump. Player messages reach the scheduler only through the comm
 from __future__ import annotations
 
 import collections
-import os
+import gc
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ import numpy as np
 
 from engine.errors import BundleError
 
-from .clock import MonotonicClock
+from .clock import CLOCK_PRIORITY, HELPER_PRIORITY, MonotonicClock, make_realtime
 from .commands import CommandQueue, PlayerMessage, ReplaceOutput, Stop, SwapModel
 from .midi_io import MidiOutput
 from .modes import ModeConfig, Performer
@@ -29,7 +29,6 @@ from .scheduler import Scheduler, SchedulerConfig
 from .voice import Voice, VoiceSettings
 
 SWITCH_INTERVAL = 0.001  # s; a thread waiting for the GIL (the MIDI callback) gets it within 1 ms, not 5
-REALTIME_PRIORITY = 5  # SCHED_FIFO, below JACK's own threads (10+) but above every normal process
 
 
 @dataclass
@@ -86,16 +85,6 @@ def build_voice(loaded, config: SessionConfig, step_timer=None) -> Voice:
     return voice
 
 
-def make_realtime(priority: int = REALTIME_PRIORITY) -> bool:
-    """Give the calling thread SCHED_FIFO: on a busy machine a normal thread wakes up to 5+ ms late.
-    Without permission (not root, no rtprio limit) the clock still runs, just less precisely."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0: this thread (Linux)
-        return True
-    except (AttributeError, OSError):
-        return False
-
-
 class EventPump:
     """Makes any callback safe for the clock thread: events go into a bounded deque (never blocks) and a
     daemon thread delivers them. Old events are dropped if the consumer falls far behind."""
@@ -113,6 +102,7 @@ class EventPump:
         self._ready.set()
 
     def _run(self) -> None:
+        make_realtime(HELPER_PRIORITY)  # see clock.HELPER_PRIORITY: a preempted GIL holder stalls the clock
         while not self._done or self._events:
             self._ready.wait(0.1)
             self._ready.clear()
@@ -168,13 +158,17 @@ class Session:
         if self._thread is not None:
             return
         sys.setswitchinterval(SWITCH_INTERVAL)
+        # A full garbage collection runs on whichever thread allocates, often the clock thread: tens of ms
+        # with torch's objects around. Freezing what exists now keeps later collections small.
+        gc.collect()
+        gc.freeze()
         self._thread = threading.Thread(target=self._run_clock, name="scheduler", daemon=True)
         self._thread.start()
         self.watcher.start()
 
     def _run_clock(self) -> None:
         if self.config.realtime:
-            self.realtime = make_realtime()
+            self.realtime = make_realtime(CLOCK_PRIORITY)
         self.scheduler.run()
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -1,0 +1,246 @@
+"""Bench: the live engine over real JACK MIDI routing; prints a Markdown table.
+
+Phases (a private JACK server, dummy driver, p=128, is started and stopped here):
+1. solo, dense: scheduler lateness (send - due), model step time, late ticks; a JACK client records arrivals;
+2. duet: a client plays 5 notes/s into the instrument: input -> model context latency, and lateness meanwhile;
+3. drift: solo for --drift_minutes (default 10): trend of lateness and of JACK arrival - due time;
+4. the alternative design, probed: a model thread stepping beside the clock thread (GIL contention).
+The model is a random-init 3x512 LSTM (speed only), its head biased to short TIME_SHIFTs so it plays densely.
+
+Usage: python bench/bench_live.py [--solo_seconds 60] [--duet_seconds 20] [--drift_minutes 10]
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI does: one BLAS thread, one core left for JACK
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import mido  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from engine.bundle import LoadedModel  # noqa: E402
+from engine.configs import get_config  # noqa: E402
+from engine.model import PerformanceModel  # noqa: E402
+from live.clock import MonotonicClock  # noqa: E402
+from live.ports import PortConfig  # noqa: E402
+from live.scheduler import Stats  # noqa: E402
+from live.clock import HELPER_PRIORITY, make_realtime  # noqa: E402
+from live.session import Session, SessionConfig  # noqa: E402
+from tests.live.jack_server import JackServer  # noqa: E402
+
+MS = 1e3
+
+
+def dense_model() -> LoadedModel:
+    """3x512, random init; logits pushed toward notes 36..96 and TIME_SHIFT 1..4 (about 110 events/s)."""
+    torch.manual_seed(0)
+    config = get_config("performance_with_dynamics").with_hparams("rnn_layer_sizes=[512,512,512]")
+    model = PerformanceModel(config).eval()
+    vocab = config.vocab
+    bias = torch.full((vocab.num_classes,), -10.0)
+    for kind in ("note_on", "note_off"):
+        bias[vocab.offsets[kind] + 36: vocab.offsets[kind] + 97] = 0.0
+    bias[vocab.offsets["time_shift"] + 1: vocab.offsets["time_shift"] + 5] = 2.8
+    with torch.no_grad():
+        model.head.bias.copy_(bias)
+    return LoadedModel(config, model, {"description": "random 3x512 for the live bench"})
+
+
+class Listener:
+    """A JACK client on the instrument's virtual output: arrival time of every message."""
+
+    def __init__(self, port_name: str, backend):
+        name = next(n for n in backend.get_input_names() if n.endswith(f":{port_name}"))
+        self.arrivals: list[tuple[float, mido.Message]] = []
+        self.port = backend.open_input(name, callback=lambda m: self.arrivals.append((time.perf_counter(), m)))
+
+    def close(self):
+        self.port.close()
+
+
+def run_session(loaded, backend, port_name: str, seconds: float, mode: str = "solo", player=None):
+    config = SessionConfig(mode=mode, seed=0, duration=seconds, ports=PortConfig(virtual_name=port_name,
+                                                                                no_input=player is None))
+    session = Session(config, loaded=loaded, report=lambda text: print(text, file=sys.stderr))
+    session.scheduler.recorder = SentLog()
+    listener = Listener(port_name, backend)
+    session.start()
+    if player is not None:
+        player(session)
+    session.wait()
+    session.stop()
+    time.sleep(0.1)
+    listener.close()
+    return session, listener
+
+
+def play_notes(port_name: str, backend, seconds: float, sent: dict):
+    """5 notes/s (pitch cycles so each (note, velocity) pair identifies one message) into the instrument."""
+    def player(session):
+        name = next(n for n in backend.get_output_names() if n.endswith(f":{port_name} in"))
+        out = backend.open_output(name)
+        seen = {}
+        session.on_player_message = lambda m: seen.setdefault((m.type, m.note, m.velocity), time.perf_counter())
+        rng = np.random.default_rng(1)
+        start = time.perf_counter()
+        k = 0
+        while time.perf_counter() - start < seconds - 0.5:
+            note = int(rng.integers(48, 84))
+            velocity = 1 + k % 126
+            for kind, vel in (("note_on", velocity), ("note_off", 0)):
+                key = (kind, note, vel)
+                sent[key] = time.perf_counter()
+                out.send(mido.Message(kind, note=note, velocity=vel))
+                time.sleep(0.1)
+            k += 1
+        out.close()
+        sent["arrived"] = seen
+    return player
+
+
+def ms(summary: dict) -> str:
+    return f"{summary['p50'] * MS:.3f} / {summary['p99'] * MS:.3f} / {summary['max'] * MS:.3f}"
+
+
+def drift_row(session, minutes: float) -> list[str]:
+    """Least-squares slope of lateness over the run, scaled to 10 minutes; and end-minus-start medians."""
+    t = np.asarray(session.scheduler.stats.sent_at)
+    late = np.asarray(session.scheduler.stats.lateness)
+    slope = np.polyfit(t, late, 1)[0] if len(t) > 10 else float("nan")
+    window = max(10.0, t[-1] / 10) if len(t) else 10.0
+    first, last = np.median(late[t < window]), np.median(late[t > t[-1] - window])
+    return [f"clock drift over {minutes:g} min: lateness trend x 10 min; last - first median",
+            f"{slope * 600 * MS:+.4f} ms; {(last - first) * MS:+.4f} ms", "<= 1 ms / 10 min"]
+
+
+class SentLog:
+    """Stands in for the recorder: every model message actually sent, with its time since t0."""
+
+    def __init__(self):
+        self.sent: list[tuple[float, mido.Message]] = []
+
+    def add(self, part, seconds, msg):
+        if part == "model" and msg.type in ("note_on", "note_off"):
+            self.sent.append((seconds, msg))
+
+
+def jack_delays(session, listener) -> np.ndarray:
+    """Send -> arrival at the JACK client per note message (JACK keeps their order), with arrival times."""
+    sent = session.scheduler.recorder.sent
+    arrivals = [t for t, m in listener.arrivals if m.type in ("note_on", "note_off")]
+    n = min(len(arrivals), len(sent))
+    sent_times = session.scheduler.t0 + np.asarray([t for t, _ in sent[:n]])
+    return np.asarray(arrivals[:n]) - sent_times, sent_times
+
+
+def jack_rows(session, listener, minutes: float | None = None) -> list[list[str]]:
+    delay, when = jack_delays(session, listener)
+    rows = [["JACK delivery (send -> client arrival), ms p50 / p99 / max", ms(Stats.summary(delay)),
+             "info (MIDI moves once per 2.7 ms period)"]]
+    if minutes is not None and len(delay) > 10:
+        slope = np.polyfit(when - when[0], delay, 1)[0]
+        rows.append([f"JACK delivery trend over {minutes:g} min, x 10 min", f"{slope * 600 * MS:+.4f} ms",
+                     "<= 1 ms / 10 min"])
+    return rows
+
+
+def gil_probe(loaded, seconds: float) -> list[str]:
+    """The rejected design: model steps on their own thread. A clock thread that only wakes on deadlines
+    measures how late it gets while another thread steps the 3x512 model nonstop."""
+    stepper = loaded.stepper()
+    stop = threading.Event()
+
+    def model_thread():
+        state = stepper.zero_state(1)
+        ids = np.array([300])
+        while not stop.is_set():
+            _, state = stepper.step(ids, None, state)
+
+    clock, lateness = MonotonicClock(), []
+
+    def clock_thread():
+        make_realtime(5)
+        t0 = clock.now()
+        for k in range(1, int(seconds * 100)):
+            clock.wait_until(t0 + k * 0.01)
+            lateness.append(clock.now() - (t0 + k * 0.01))
+
+    worker = threading.Thread(target=model_thread, daemon=True)
+    worker.start()
+    ticker = threading.Thread(target=clock_thread)
+    ticker.start()
+    ticker.join()
+    stop.set()
+    worker.join()
+    return ["alternative: model on its own thread, clock wake lateness ms p50 / p99 / max", ms(Stats.summary(lateness)),
+            "rejected if p99 > 1 ms"]
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--solo_seconds", type=float, default=60)
+    p.add_argument("--duet_seconds", type=float, default=20)
+    p.add_argument("--drift_minutes", type=float, default=10)
+    p.add_argument("--probe_seconds", type=float, default=15)
+    args = p.parse_args(argv)
+    loaded = dense_model()
+    # This process plays the instrument's and the player's parts: its other threads are real-time (lowest
+    # priority) as the CLI's are, so none is preempted while it holds the GIL the clock thread needs.
+    make_realtime(HELPER_PRIORITY)
+    rows = []
+    with JackServer() as jack:
+        os.environ.update(jack.env)
+        mido.set_backend(jack.env["MIDO_BACKEND"])  # mido read MIDO_BACKEND at import, before JACK was up
+        backend = mido.Backend("mido.backends.rtmidi", api="UNIX_JACK")
+        session, listener = run_session(loaded, backend, "bench-solo", args.solo_seconds)
+        s = session.scheduler.stats
+        notes = sum(1 for _, m in listener.arrivals if m.type == "note_on" and m.velocity)
+        rows += [
+            [f"solo {args.solo_seconds:g} s, dense: note-ons/s; messages sent", f"{notes / args.solo_seconds:.1f}; "
+             f"{len(s.lateness)}", "dense"],
+            ["scheduler lateness (send - due), ms p50 / p99 / max", ms(Stats.summary(s.lateness)),
+             "p99 <= 1, max <= 5"],
+            ["late ticks (woke > 1 ms late) / ticks", f"{s.late_ticks} / {s.ticks}", "few"],
+            ["model step under live load, ms p50 / p99 / max", ms(Stats.summary(s.step_seconds)), "info"],
+            ["real-time priority for the clock thread", str(session.realtime), "info"],
+            *jack_rows(session, listener),
+        ]
+        sent = {}
+        session, _ = run_session(loaded, backend, "bench-duet", args.duet_seconds, mode="duet",
+                                 player=play_notes("bench-duet", backend, args.duet_seconds, sent))
+        s = session.scheduler.stats
+        arrived = sent.pop("arrived", {})
+        transport = [arrived[k] - sent[k] for k in sent if k in arrived]
+        rows += [
+            [f"duet {args.duet_seconds:g} s, 5 notes/s in: input -> model context, ms p50 / p99 / max "
+             f"(n={len(s.input_latency)})", ms(Stats.summary(s.input_latency)), "<= 10 (one step)"],
+            ["duet: JACK transport player -> instrument callback, ms p50 / p99 / max", ms(Stats.summary(transport)),
+             "info"],
+            ["duet: scheduler lateness with rollbacks, ms p50 / p99 / max", ms(Stats.summary(s.lateness)),
+             "p99 <= 1, max <= 5"],
+            ["duet: rollbacks; catch-up shifts", f"{s.rollbacks}; {session.scheduler.performer.catchups}", "info"],
+        ]
+        if args.drift_minutes > 0:
+            session, listener = run_session(loaded, backend, "bench-drift", args.drift_minutes * 60)
+            rows.append(drift_row(session, args.drift_minutes))
+            rows += jack_rows(session, listener, args.drift_minutes)
+            rows.append(["drift run: lateness ms p50 / p99 / max", ms(Stats.summary(session.scheduler.stats.lateness)),
+                         "p99 <= 1, max <= 5"])
+    if args.probe_seconds > 0:
+        rows.append(gil_probe(loaded, args.probe_seconds))
+    print(f"\nload average during the bench: {os.getloadavg()[0]:.2f} (2 cores)\n")
+    print("| measure | value | target |")
+    print("|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
