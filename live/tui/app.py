@@ -94,11 +94,15 @@ class InstrumentApp(MidiLearnMixin, App):
         self.update_labels()
         if self.refresh_hz > 0:
             self.set_interval(1 / self.refresh_hz, self.refresh_view)
+        self._switch_interval = sys.getswitchinterval()
+        self.refresh_view()
+        # Start the clock once the first frame is drawn: mounting is the UI's longest hold of the GIL.
+        self.call_after_refresh(self._start_clock)
+
+    def _start_clock(self) -> None:
         if self.autostart:
             self.bridge.start()
-        self._switch_interval = sys.getswitchinterval()  # after start: a session sets its own
-        sys.setswitchinterval(min(self._switch_interval, UI_SWITCH_INTERVAL))
-        self.refresh_view()
+        sys.setswitchinterval(min(sys.getswitchinterval(), UI_SWITCH_INTERVAL))  # after: a session sets its own
 
     def on_unmount(self) -> None:
         self.bridge.stop()

@@ -61,3 +61,6 @@ async def wait_until(predicate, timeout=3.0):
             return True
         await asyncio.sleep(0.01)
     return predicate()
+
+
+from tests.live.conftest import jack_server  # noqa: E402,F401  (the live helper's JACK fixture, shared)
