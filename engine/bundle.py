@@ -47,6 +47,7 @@ def bundle_metadata(config: PerformanceConfig, extra: dict | None = None) -> dic
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "config": config.name, "generator_id": config.id, "hparams": config.hparams.to_dict(),
         "encoding": config.encoding, "num_classes": config.num_classes,
+        "vocabulary": [list(r) for r in config.vocab.ranges],  # (kind, low, high, first class id)
         "num_velocity_bins": config.num_velocity_bins, "control_size": config.control_size,
         "controls": [name for name, on in (("disable_conditioning", config.optional_conditioning),
                                            ("notes_per_second", config.density_conditioning),

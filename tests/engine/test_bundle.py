@@ -25,6 +25,7 @@ def test_save_then_load_gives_identical_logits(tmp_path):
     assert loaded.config.hparams.rnn_layer_sizes == (32,)
     assert loaded.metadata["eval_metrics"] == {"loss": 0.5}
     assert loaded.metadata["num_classes"] == 388 and loaded.metadata["training_steps"] == 400
+    assert loaded.metadata["vocabulary"][2] == ["time_shift", 1, 100, 256]
     assert not list(tmp_path.glob("*.tmp"))
 
 
