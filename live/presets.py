@@ -164,14 +164,20 @@ def shipped_presets_dir() -> Path:
     return root if root.is_dir() else Path(__file__).resolve().parent / "presets"
 
 
-def discover_presets(folders=None) -> list[Preset]:
-    """Shipped presets (sorted by file name), then the user's saved ones; number keys index this list."""
+def discover_presets(folders=None, errors: list | None = None) -> list[Preset]:
+    """Shipped presets (sorted by file name), then the user's saved ones; number keys index this list.
+    With an `errors` list, a bad file is skipped and its message appended there instead of raised."""
     folders = folders if folders is not None else [shipped_presets_dir(), user_presets_dir()]
     found = []
     for folder in folders:
         folder = Path(folder)
-        if folder.is_dir():
-            found += [load_preset(p) for p in sorted(folder.glob("*.toml"))]
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+            try:
+                found.append(load_preset(path))
+            except ConfigError as err:
+                if errors is None:
+                    raise
+                errors.append(str(err))
     return found
 
 

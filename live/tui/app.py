@@ -5,6 +5,8 @@ app reaches the scheduler only through commands (the bridge puts them on the ses
 happen on a set_interval timer that reads the coalesced state, never per note."""
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -95,6 +97,9 @@ class InstrumentApp(MidiLearnMixin, App):
         if self.refresh_hz > 0:
             self.set_interval(1 / self.refresh_hz, self.refresh_view)
         self._switch_interval = sys.getswitchinterval()
+        self._signals(install=True)
+        for problem in getattr(self, "startup_problems", []):
+            self.notify(f"skipped a preset: {problem}", severity="warning", timeout=10)
         self.refresh_view()
         # Start the clock once the first frame is drawn: mounting is the UI's longest hold of the GIL.
         self.call_after_refresh(self._start_clock)
@@ -106,8 +111,20 @@ class InstrumentApp(MidiLearnMixin, App):
 
     def on_unmount(self) -> None:
         self.bridge.stop()
-        self.bridge.stop_clock()
+        self.bridge.stop_clock()  # no-op after q; here for every other way out (errors, ctrl+c)
         sys.setswitchinterval(self._switch_interval)
+        self._signals(install=False)
+
+    def _signals(self, install: bool) -> None:
+        """SIGTERM quits like q (panic first). Only the main thread's loop can take signal handlers."""
+        try:
+            loop = asyncio.get_running_loop()
+            if install:
+                loop.add_signal_handler(signal.SIGTERM, lambda: self.call_next(self.action_quit))
+            else:
+                loop.remove_signal_handler(signal.SIGTERM)
+        except (RuntimeError, ValueError, NotImplementedError):  # not the main thread, or Windows
+            pass
 
     # ---- state -> scheduler --------------------------------------------------------------------------------
 
@@ -171,9 +188,10 @@ class InstrumentApp(MidiLearnMixin, App):
         self.push_screen(HelpScreen(self.BINDINGS))
 
     async def action_quit(self) -> None:
+        """Panic first, then stop everything; App.run() returns the saved recordings' paths."""
         self.bridge.panic()  # before anything else, so nothing is left sounding if shutdown is slow
         self.bridge.stop()
-        self.exit()
+        self.exit(self.bridge.stop_clock())
 
     def action_cycle_mode(self) -> None:
         self.main.query_one(ModeSwitch).action_cycle(1)
@@ -351,10 +369,13 @@ def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentS
     bridge = as_bridge(session)
     if recordings_dir is not None:
         bridge.recordings_dir = Path(recordings_dir)
-    presets = discover_presets() if presets is None else list(presets)
+    problems: list[str] = []
+    presets = discover_presets(errors=problems) if presets is None else list(presets)
     path = midi_map_path() if cc_map_path == "user" else (Path(cc_map_path) if cc_map_path else None)
     cc_map = CCMap.load(path, set(CONTROL_IDS)) if path is not None else CCMap()
     if state is None and hasattr(session, "config"):
         state = state_from_session_config(session.config)  # the CLI's flags, not the first preset
     start = state or (presets[0].state if presets else InstrumentState())
-    return InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir)
+    app = InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir)
+    app.startup_problems = problems  # shown as notifications once the panel is up
+    return app

@@ -41,6 +41,7 @@ class Bridge:
         self.current_input = getattr(session, "input_name", None)
         self.current_output = getattr(session, "output_name", None)
         self._input_port = None
+        self._closed = False
         self.open_input, self.open_output = mido.open_input, mido.open_output  # injectable for tests
 
     # ---- clock and sink ---------------------------------------------------------------------------------
@@ -66,16 +67,22 @@ class Bridge:
                 self._thread = threading.Thread(target=self.scheduler.run, name="scheduler", daemon=True)
                 self._thread.start()
 
-    def stop_clock(self) -> None:
+    def stop_clock(self) -> list[str]:
+        """Panic, stop the clock, close ports, save recordings; once. Returns the recordings' paths."""
+        if self._closed:
+            return []
+        self._closed = True
+        saved = []
         stop = getattr(self.session, "stop", None)
         if stop is not None:
-            stop()
+            saved.append(stop())  # the session's own --record file, if any
         elif self._thread is not None:
             self.commands.put(Stop())
             self._thread.join(timeout=2.0)
             self._thread = None
         self._close_input()
-        self._finish_recording()
+        saved.append(self._finish_recording())
+        return [str(p) for p in saved if p]
 
     def start(self) -> None:
         """Let the model play: start the clock if needed and restore the chosen mode."""

@@ -91,3 +91,12 @@ def test_note_log_tracks_parts_and_rates():
     assert log.sounding() == {}
     log.prune(20.0)
     assert log.visible(20.0) == []
+
+
+def test_a_broken_user_preset_is_skipped_with_a_message(tmp_path):
+    (tmp_path / "good.toml").write_text('name = "ok"\nscale = "blues"\n')
+    (tmp_path / "bad.toml").write_text('name = "bad"\nmode = "karaoke"\n')
+    problems = []
+    found = discover_presets([tmp_path], errors=problems)
+    assert [p.name for p in found] == ["ok"]
+    assert len(problems) == 1 and "mode must be one of" in problems[0] and "bad.toml" in problems[0]
