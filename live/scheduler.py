@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .commands import (CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetLookahead, SetMode, SetVelocity,
-                       Stop, check_lookahead_ms)
+                       Stop, SwapModel, check_lookahead_ms)
 from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_on
 
 STATS_LIMIT = 2_000_000  # samples kept for the bench (about 5 h of dense play)
@@ -227,6 +227,8 @@ class Scheduler:
                 self._stopping = True
             else:
                 self._apply(*self.performer.apply(cmd, tick), tick)
+                if isinstance(cmd, SwapModel):
+                    self._emit(StateChanged("model", cmd.name))
 
     def _player(self, cmd: PlayerMessage, tick: int) -> None:
         msg = cmd.message
