@@ -15,6 +15,7 @@ import mido
 import numpy as np
 
 from engine.errors import ConfigError
+from live import commands as live_commands
 from live.commands import Panic, PlayerMessage, ReplaceOutput, ResetModel, SetMode, Stop, SwapModel
 from live.recorder import Recorder
 from live.tui.widgets.meters import PendingEvent
@@ -118,11 +119,17 @@ class Bridge:
         self.commands.put(ResetModel())
 
     def set_call(self, silence_seconds: float, answer_seconds: float) -> None:
-        """Call-and-response timing (answer 0: as long as the call). The performer reads its ModeConfig on the clock thread; two float
-        assignments are atomic, and the config is only read there, never written."""
+        """Call-and-response timing (answer 0: as long as the call). Sent as live.commands.SetCallTiming
+        when the engine has that command; until then two float stores into the performer's ModeConfig,
+        which the clock thread only reads (each store is atomic under the GIL)."""
+        answer = float(answer_seconds) if answer_seconds > 0 else None
+        command = getattr(live_commands, "SetCallTiming", None)
+        if command is not None:
+            self.commands.put(command(float(silence_seconds), answer))
+            return
         config = self.scheduler.performer.config
         config.call_silence_seconds = float(silence_seconds)
-        config.response_seconds = float(answer_seconds) if answer_seconds > 0 else None
+        config.response_seconds = answer
 
     def pending(self, now: float, limit: int = 6) -> list[PendingEvent]:
         """The next note messages in the scheduler's heap. list(heap) copies atomically under the GIL; the

@@ -175,3 +175,18 @@ async def test_help_lists_every_binding(session, tmp_path):
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_output_port_picker_swaps_the_port_live(session, tmp_path):
+    app = app_for(session, tmp_path)
+    opened = []
+    app.bridge.open_output = lambda name, virtual=False: opened.append((name, virtual)) or object()
+    app.bridge.output_names = lambda: ["virtual: Performance RNN", "Synth A", "DAW in"]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        await pilot.press("down", "enter")  # Synth A
+        assert opened == [("Synth A", False)]
+        assert await wait_until(lambda: session.scheduler.output.port is not None
+                                and not isinstance(session.scheduler.output.port, type(session.port)))
+        assert app.bridge.current_output == "Synth A"
+        assert "Synth A" in str(app.main.query_one("#status").render())
