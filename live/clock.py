@@ -11,8 +11,8 @@ from dataclasses import dataclass
 STEP_SECONDS = 0.010  # one Performance RNN step
 CLOCK_PRIORITY = 5  # SCHED_FIFO for the clock thread: below JACK's threads (10+), above every normal process
 # Every other Python thread of the instrument should be real-time too (lowest priority): the clock thread
-# needs the GIL, and a normal thread preempted by a busy machine while holding it stalled the clock for
-# 30-60 ms in the bench (priority inversion).
+# needs the GIL, and a normal thread that a busy machine preempts while holding it would stall the clock
+# for a whole scheduler time slice (priority inversion).
 HELPER_PRIORITY = 1
 
 

@@ -118,7 +118,8 @@ class Voice:
         """Cut the stream back to the newest checkpoint at or before `present`. True if anything was cut."""
         if self.time <= present:
             return False
-        index = max(i for i, cp in enumerate(self.checkpoints) if cp.time <= present)
+        # A voice that started after `present` (just swapped in) goes back to its start: nothing of it was sent.
+        index = max((i for i, cp in enumerate(self.checkpoints) if cp.time <= present), default=0)
         cp = self.checkpoints[index]
         del self.checkpoints[index + 1:]
         self.state, self.logits = cp.state.copy(), cp.logits.copy()

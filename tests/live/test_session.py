@@ -76,3 +76,14 @@ def test_reset_and_swap_release_the_old_voice_notes_at_once():
         assert sounding_after([x for x in sent if x[0] < t] + [(t, m) for when, m in sent
                                                              if when == t and m.type == "note_off"]) == set()
     assert rig.performer.voice is new and rig.scheduler.stats.rollbacks == 2
+
+
+def test_the_player_can_play_in_the_very_tick_a_new_voice_arrives():
+    rig = Rig(mode="duet", duration=0.5, stepper=ScriptStepper(hold=30, gap=5))
+    new = Voice(CONFIG, ScriptStepper(hold=5, gap=5), rng=np.random.default_rng(1))
+    rig.command(0.205, SwapModel(new, "new"))
+    rig.play(0.205, mido.Message("note_on", note=70, velocity=64))
+    sent = rig.run()
+    assert rig.scheduler.error is None and rig.performer.voice is new
+    # the new voice heard the note (its first pitch is 61, not 60) and plays on
+    assert [(t, m.note) for t, m in sent if m.type == "note_on" and t > 0.205][0] == (0.31, 61)
