@@ -281,6 +281,19 @@ def _progress_bar():
     return lambda **kw: tqdm(file=sys.stderr, leave=False, dynamic_ncols=True, **kw)
 
 
+def _plain(value):
+    """JSON-safe copy: NaN (no notes, no tokens) becomes null, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 def evaluate(args) -> dict:
     import torch
 
@@ -305,7 +318,7 @@ def evaluate(args) -> dict:
     print("\n\n".join(tables))
     if args.json:
         with atomic_write(args.json) as tmp:
-            tmp.write_text(json.dumps(report, indent=2, allow_nan=True))
+            tmp.write_text(json.dumps(_plain(report), indent=2, allow_nan=False))
     return report
 
 
