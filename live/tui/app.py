@@ -38,6 +38,7 @@ from live.user_config import midi_map_path
 # to 5 ms for it, once per GIL hand-over, and a numpy model step hands over several times. 0.5 ms keeps a
 # step's GIL waits well inside the 10 ms tick at little cost (measured in bench/bench_tui.py).
 UI_SWITCH_INTERVAL = 0.0005
+METER_EVERY = 3  # refresh frames per meters update
 
 from live.tui.keys import app_bindings
 from live.tui.learn import MidiLearnMixin
@@ -58,6 +59,8 @@ class InstrumentApp(MidiLearnMixin, App):
         self.view = ViewState()
         self.preset_index: int | None = None
         self.learn_target: str | None = None
+        self._refresh_timer = None
+        self._frame = -1
 
     # ---- layout ----------------------------------------------------------------------------------------
 
@@ -95,7 +98,7 @@ class InstrumentApp(MidiLearnMixin, App):
         self.send_all()
         self.update_labels()
         if self.refresh_hz > 0:
-            self.set_interval(1 / self.refresh_hz, self.refresh_view)
+            self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_view)
         self._switch_interval = sys.getswitchinterval()
         self._signals(install=True)
         for problem in getattr(self, "startup_problems", []):
@@ -110,6 +113,8 @@ class InstrumentApp(MidiLearnMixin, App):
         sys.setswitchinterval(min(sys.getswitchinterval(), UI_SWITCH_INTERVAL))  # after: a session sets its own
 
     def on_unmount(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
         self.bridge.stop()
         self.bridge.stop_clock()  # no-op after q; here for every other way out (errors, ctrl+c)
         sys.setswitchinterval(self._switch_interval)
@@ -336,14 +341,18 @@ class InstrumentApp(MidiLearnMixin, App):
 
     def refresh_view(self, now: float | None = None) -> None:
         """The throttled redraw: drain notes, then update roll, keys, meters and pending from coalesced state."""
+        if not self.main.query(PianoRoll):
+            return  # shutting down: the widgets are already gone
         now = self.bridge.now() if now is None else now
         for seconds, part, msg in self.sink.drain():
             self.log_notes.add(seconds, part, msg)
         self.log_notes.prune(now)
         self.main.query_one(PianoRoll).update_roll(now)
         self.main.query_one(KeyboardStrip).update_keys()
-        reading = self.view.reading(self.state, self.log_notes, now, self.bridge)
-        self.main.query_one(Meters).show(reading)
+        self._frame += 1
+        if self._frame % METER_EVERY == 0 or self.refresh_hz <= 0:  # numbers read better at ~5 Hz, and cost
+            reading = self.view.reading(self.state, self.log_notes, now, self.bridge)
+            self.main.query_one(Meters).show(reading)
         self.main.query_one(PendingEvents).show(self.bridge.pending(now, limit=6))
 
     def update_labels(self) -> None:

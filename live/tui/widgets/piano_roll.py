@@ -10,7 +10,6 @@ import numpy as np
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -33,7 +32,7 @@ class PianoRoll(Widget):
         super().__init__(id=id)
         self.note_log = log
         self.now = 0.0
-        self.border_title = "last 10 s  [cyan]player[/] [magenta]model[/]"
+        self.border_title = "last 10 s"  # plain: a markup title is re-parsed on every frame (6 ms here)
         self._lines: list[list[Segment]] = []
 
     def pitch_range(self, rows: int, notes) -> int:
@@ -115,7 +114,8 @@ CELLS = [_cell(code >> 2, code & 3) for code in range(16)]
 
 
 class KeyboardStrip(Widget):
-    """Five octaves C2..C7 (36..96): a column per key, sounding keys coloured by part."""
+    """Five octaves C2..C7 (36..96): a column per key, sounding keys coloured by part, and the colour key.
+    Its two lines are rebuilt only when the sounding notes change."""
 
     DEFAULT_CSS = """
     KeyboardStrip { height: 2; width: 1fr; }
@@ -125,26 +125,37 @@ class KeyboardStrip(Widget):
     def __init__(self, log: NoteLog, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.note_log = log
-        self._shown: dict[int, str] = {}
+        self._shown: dict[int, str] | None = None
+        self._lines: list[list[Segment]] = []
 
     def update_keys(self) -> None:
         """Repaint only when the set of sounding notes changed."""
         sounding = self.note_log.sounding()
         if sounding != self._shown:
             self._shown = sounding
+            self._lines = self._build(sounding)
             self.refresh()
 
-    def render(self) -> Text:
-        sounding = self._shown
-        keys, labels = Text(), Text()
+    def _build(self, sounding: dict[int, str]) -> list[list[Segment]]:
+        keys, labels = [], []
         for pitch in range(self.LOW, self.HIGH + 1):
             part = sounding.get(pitch)
             black = pitch % 12 in BLACK_KEYS
             if part:
-                keys.append("█", style=COLOURS[part])
+                keys.append(Segment("█", _style(COLOURS[part])))
             else:
-                keys.append("▄" if black else "▁", style="grey50" if black else "white")
-            labels.append(f"C{pitch // 12 - 1}" if pitch % 12 == 0 else (" " if pitch % 12 != 1 else ""),
-                          style="dim")
-        keys.append("\n")
-        return keys + labels
+                keys.append(Segment("▄" if black else "▁", _style("grey50" if black else "white")))
+            if pitch % 12 == 0:
+                labels.append(Segment(f"C{pitch // 12 - 1}", _style("dim")))
+            elif pitch % 12 != 1:  # the C label took this column
+                labels.append(Segment(" ", _style("")))
+        labels += [Segment("  █", _style(COLOURS[PLAYER])), Segment("you ", _style("")),
+                   Segment("█", _style(COLOURS[MODEL])), Segment("model", _style(""))]
+        return [keys, labels]
+
+    def render_line(self, y: int) -> Strip:
+        if self._shown is None:
+            self.update_keys()
+        if y >= len(self._lines):
+            return Strip.blank(self.size.width)
+        return Strip(self._lines[y]).adjust_cell_length(self.size.width)
