@@ -194,3 +194,17 @@ def test_metrics_split_event_and_no_event_accuracy():
     assert sums.time_steps == 100 + 45  # TIME_SHIFT(100) and class 300 = TIME_SHIFT(45)
     assert values["perplexity"] == pytest.approx(np.exp(values["loss"]))
     assert MetricSums.from_tensor((sums + sums).as_tensor()).tokens == 6
+
+
+def test_eval_job_watches_until_the_last_step(dataset, tmp_path):
+    from train.evaluator import EvalSettings, Evaluator
+
+    torch.set_num_threads(1)
+    Trainer(_settings(dataset, tmp_path, 3), DistInfo()).run()
+    config = get_config(CONFIG).with_hparams(HPARAMS)
+    settings = EvalSettings(config, tmp_path, split_path(dataset, "eval"), interval_seconds=0.05,
+                            timeout_seconds=30, num_training_steps=3, log=lambda *a: None)
+    Evaluator(settings, DistInfo()).run()  # returns once step 3 (the last) is evaluated
+    rows = [json.loads(line) for line in (tmp_path / "eval" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [3] and rows[0]["tokens"] > 0
+    assert rows[0]["perplexity"] == pytest.approx(np.exp(rows[0]["loss"]))
