@@ -191,7 +191,10 @@ class InstrumentApp(MidiLearnMixin, App):
         self.notify("panic: all notes off", timeout=2)
 
     def action_record(self) -> None:
-        self.notify(self.bridge.toggle_recording(), timeout=4)
+        try:
+            self.notify(self.bridge.toggle_recording(), timeout=4)
+        except OSError as err:
+            self.notify(f"cannot save the recording: {err}", severity="error", timeout=8)
         self.refresh_view()
 
     def action_help(self) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.errors import ConfigError
 from live import commands as live_commands
-from live.commands import Panic, PlayerMessage, ReplaceOutput, ResetModel, SetMode, Stop, SwapModel
+from live.commands import Panic, PlayerMessage, ReplaceOutput, ResetModel, SetMode, SetVelocity, Stop, SwapModel
 from live.recorder import Recorder
 from live.tui.widgets.meters import PendingEvent
 from live.user_config import list_bundles, resolve_model
@@ -106,6 +106,9 @@ class Bridge:
     # ---- commands ------------------------------------------------------------------------------------------
 
     def send(self, command) -> None:
+        if isinstance(command, SetVelocity) and command.offset == 0:
+            # The panel has no offset knob: keep the one the session started with (--velocity_offset).
+            command = SetVelocity(command.scale, self.scheduler.config.velocity_offset)
         if isinstance(command, SetMode):
             self._mode = command.mode
             if not self.running:

@@ -100,3 +100,24 @@ def test_a_broken_user_preset_is_skipped_with_a_message(tmp_path):
     found = discover_presets([tmp_path], errors=problems)
     assert [p.name for p in found] == ["ok"]
     assert len(problems) == 1 and "mode must be one of" in problems[0] and "bad.toml" in problems[0]
+
+
+def test_engine_messages_coalesce_and_the_sink_never_blocks():
+    from live.scheduler import NoteSent, StateChanged, StatsReport
+    from live.tui.messages import EngineSink, EngineStateChanged, NotesArrived, PlayerControlChange, StatsUpdated
+
+    posted = []
+    sink = EngineSink(type("App", (), {"post_message": lambda self, m: posted.append(m)})())
+    msg = note("note_on", 60)
+    sink(NoteSent(1.0, "model", msg))
+    sink(StatsReport(1.0, 100, 0, 0.0, 0.001, 3, 0, 0))
+    sink(StateChanged("mode", "duet"))
+    assert sink.drain() == [(1.0, "model", msg)] and sink.drain() == []
+    a, b = NotesArrived(), NotesArrived()
+    assert b.can_replace(a)
+    assert StatsUpdated(None).can_replace(StatsUpdated(None))
+    assert EngineStateChanged("mode", "solo").can_replace(EngineStateChanged("mode", "duet"))
+    assert not EngineStateChanged("call", "x").can_replace(EngineStateChanged("mode", "duet"))
+    assert PlayerControlChange(cc(7, 1)).can_replace(PlayerControlChange(cc(7, 5)))
+    assert not PlayerControlChange(cc(7, 1)).can_replace(PlayerControlChange(cc(8, 5)))
+    assert [type(m).__name__ for m in posted] == ["NotesArrived", "StatsUpdated", "EngineStateChanged"]
