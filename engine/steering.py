@@ -262,6 +262,28 @@ class Steering:
                 logits[forced] += keep
 
 
+def _single(value, is_one):
+    """A control given as one value (or a one-element list); None for a list of several (a schedule)."""
+    if value is None:
+        return None
+    if is_one(value):
+        return value
+    values = list(value)
+    return values[0] if len(values) == 1 else None
+
+
+def steering_for(vocab: Vocabulary, notes_per_second=None, pitch_class_histogram=None,
+                 disable_conditioning=None, config: SteeringConfig | None = None) -> Steering:
+    """A Steering from generate-style control arguments (Magenta's: a value or a list of values spread over
+    the output). A list of several values is a schedule this steering does not follow: that control is
+    left to the model; disable_conditioning=True leaves both to it. The release guard always applies."""
+    if _single(disable_conditioning, lambda v: not isinstance(v, (list, tuple))):
+        notes_per_second = pitch_class_histogram = None
+    nps = _single(notes_per_second, lambda v: not isinstance(v, (list, tuple)))
+    hist = _single(pitch_class_histogram, lambda v: len(v) and not isinstance(v[0], (list, tuple, np.ndarray)))
+    return Steering(config or SteeringConfig(), vocab, nps, hist)
+
+
 class SteeredStepper:
     """A Stepper whose logits come out steered: observes the ids fed to `step`/`prime` (the events just
     sampled), then applies the steering. Rows broadcast from a batch-1 primer to the first batch stepped.

@@ -9,7 +9,7 @@ from engine.events import Event, Vocabulary
 from engine.generation import ControlSchedule, GenerationOptions, Generator
 from engine.performance import Performance
 from engine.primers import empty_primer
-from engine.steering import OFF, SteeredStepper, Steering, SteeringConfig
+from engine.steering import OFF, SteeredStepper, Steering, SteeringConfig, steering_for
 from engine.stepper import Stepper
 
 VOCAB = Vocabulary(32)
@@ -181,3 +181,13 @@ def test_works_without_velocity_classes():
     steering = Steering(SteeringConfig(), vocab, notes_per_second=4.0, pitch_class_histogram=BLACK_KEYS)
     out = steering.apply(np.zeros(vocab.num_classes), steering.new_state(1))
     assert out.shape == (1, 356) and out[0, 60] < 0 == out[0, 61]
+
+
+def test_steering_for_takes_generate_style_controls():
+    major = [1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1]
+    one = steering_for(VOCAB, notes_per_second=[4], pitch_class_histogram=major)
+    assert one.notes_per_second == 4.0 and one.pitch_class_histogram[1] == 0.0
+    schedule = steering_for(VOCAB, notes_per_second=[2, 8], pitch_class_histogram=[major, BLACK_KEYS])
+    assert schedule.notes_per_second is None and schedule.pitch_class_histogram is None
+    off = steering_for(VOCAB, notes_per_second=4, pitch_class_histogram=major, disable_conditioning=True)
+    assert off.notes_per_second is None and off.pitch_class_histogram is None and off.guards_release
