@@ -7,7 +7,6 @@ import pytest
 from engine.configs import get_config
 from engine.events import Event, Vocabulary
 from engine.generation import ControlSchedule, GenerationOptions, Generator
-from engine.performance import Performance
 from engine.primers import empty_primer
 from engine.steering import OFF, SteeredStepper, Steering, SteeringConfig, steering_for
 from engine.stepper import Stepper
