@@ -309,7 +309,10 @@ class SteeredStepper:
         return self.state
 
     def prime(self, ids, controls, state=None):
+        """Without a model state this starts a new stream, so the steering state starts afresh too."""
         logits, model_state = self.stepper.prime(ids, controls, state)
+        if state is None:
+            self.state = None
         steer = self._rows(1)
         self.steering.observe_sequence(ids, steer)
         return self.steering.apply(logits, steer), model_state

@@ -155,6 +155,8 @@ def test_steered_stepper_rejects_beam_search(tiny):
     _, state = stepper.step(np.array([355, 355, 355]), None, state.select([0, 0, 0]))
     with pytest.raises(ValueError, match="beam"):
         stepper.step(np.array([355, 355]), None, state.select([0, 1]))
+    stepper.prime(np.array([355]), None)  # a new stream (no model state given) starts a new steering state
+    assert len(stepper.state) == 1
 
 
 def test_bad_config_and_request_are_named():
