@@ -1,15 +1,15 @@
 """Sampling-time steering: logit adjustments, per step and per batch row, that make the control knobs bite.
 
 Magenta's conditioning alone is weak (density "only responds to doublings", MM #1578), so on top of the control
-inputs three adjustments act on the logits before sampling:
+inputs these adjustments act on the logits before sampling:
 
 1. Pitch-class bias: NOTE_ON(p) gets `pitch_strength * log((w[p % 12] + eps) / (max w + eps))`, zero for the
    requested classes with the highest weight and strongly negative for classes the histogram leaves out.
 2. Density controller: a running, exponentially weighted estimate of the notes/s generated so far (time
-   constant `density_tau_seconds`) is compared with the request on a log scale; a PI controller (the
-   integral term is the running note deficit, so the long-run rate matches exactly) turns it into a bias b that is subtracted from the TIME_SHIFT logits, weighted by the shift length, so
-   time advances less often and in shorter steps when the output is too sparse (b > 0) and the reverse when
-   it is too dense. Adjusting the time axis (not NOTE_ON alone) keeps note-ons and note-offs balanced.
+   constant `density_tau_seconds`) is compared with the request on a log scale; a PI controller (its
+   integral term is the running note deficit, so the long-run rate matches the request) turns it into a
+   bias b that is subtracted from the TIME_SHIFT logits, weighted by the shift length, so time advances
+   less often and in shorter steps when the output is too sparse (b > 0) and the reverse when it is too dense. Adjusting the time axis (not NOTE_ON alone) keeps note-ons and note-offs balanced.
 3. Release guard: a note sounding longer than `release_after_seconds` gets a growing bias on its NOTE_OFF,
    TIME_SHIFTs that would carry a sounding note past `max_note_seconds` are forbidden, and a note that has
    reached it leaves only its NOTE_OFF to sample, so the 5 s cap of Magenta's decoder never has to cut one.
@@ -30,15 +30,14 @@ import numpy as np
 from .controls import check_histogram, check_notes_per_second
 from .events import KIND_CODE, NOTE_OFF, NOTE_ON, STEPS_PER_SECOND, TIME_SHIFT, Vocabulary
 
-
 _ON, _OFF, _SHIFT = KIND_CODE[NOTE_ON], KIND_CODE[NOTE_OFF], KIND_CODE[TIME_SHIFT]
 
 
 @dataclass(frozen=True)
 class SteeringConfig:
-    """Strengths of the three adjustments; a strength of 0 turns that adjustment off."""
+    """Strengths of the adjustments; 0 turns one off (OFF below turns all off)."""
 
-    pitch_strength: float = 1.5  # multiplies log(weight): a class left out of a 7-class scale gets ~1700x less likely
+    pitch_strength: float = 1.5  # times log(weight): a class left out of a 7-class scale gets ~1700x less likely
     pitch_eps: float = 1e-3  # weight floor inside the log (how hard "left out" is)
     density_gain: float = 2.0  # proportional gain on log(requested / generated notes/s)
     density_integral: float = 1.0  # integral gain on the note deficit (seconds of notes missing)
@@ -48,7 +47,7 @@ class SteeringConfig:
     release_after_seconds: float = 3.5  # from here on a sounding note's NOTE_OFF is pushed up
     release_strength: float = 4.0  # NOTE_OFF bias per second past release_after_seconds
     max_note_seconds: float = 5.0  # no TIME_SHIFT may carry a sounding note past this (0 = no guard)
-    restrike_penalty: float = 0.0  # subtracted from NOTE_ON of a pitch already sounding (off: it can starve a model)
+    restrike_penalty: float = 0.0  # subtracted from NOTE_ON of a sounding pitch (off: it starved a tiny model)
     max_chord_notes: float = 12  # no more NOTE_ONs at one step after this many (0 = no limit)
     silent_off_penalty: float = 20.0  # subtracted from NOTE_OFF of a pitch that is not sounding (a no-op event)
 

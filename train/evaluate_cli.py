@@ -188,7 +188,8 @@ def steering_config(text: str):
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or key not in fields:
-            raise ConfigError(f"unknown steering option {key!r} in --steering_options; known: {', '.join(sorted(fields))}")
+            raise ConfigError(f"unknown steering option {key!r} in --steering_options; "
+                              f"known: {', '.join(sorted(fields))}")
         try:
             changes[key] = float(raw)
         except ValueError:
@@ -242,7 +243,8 @@ def likelihood_table(section: dict) -> str:
     for name, m in section["model"].items():
         rel = section.get("nll_vs_ngram", {}).get(name)
         rel_text = "–" if rel is None else f"{100 * rel:+.1f}%"
-        lines.append(f"| bundle ({name}) | {m['nll']:.4f} | {m['perplexity']:.2f} | {_pct(m['accuracy'])} | {rel_text} |")
+        lines.append(f"| bundle ({name}) | {m['nll']:.4f} | {m['perplexity']:.2f} | {_pct(m['accuracy'])} | "
+                     f"{rel_text} |")
     if "ngram" in section:
         g = section["ngram"]
         lines.append(f"| order-{g['order']} KN n-gram | {g['nll']:.4f} | {g['perplexity']:.2f} | "
