@@ -191,7 +191,8 @@ class Scheduler:
         stop_at = self.deadline(tick + 1) - self.config.margin_seconds
         now = self.clock.now
         for _ in range(self.config.max_steps_per_tick):
-            if self.commands.wake.is_set() or now() + self.step_estimate > stop_at:
+            limit = self._feed_limit(tick, stop_at) if self.performer.feeds else stop_at
+            if self.commands.wake.is_set() or now() + self.step_estimate > limit:
                 return
             started = now()
             msgs = self.performer.work(tick, horizon)
@@ -201,6 +202,12 @@ class Scheduler:
             spent = now() - started
             self.stats.step_seconds.append(spent)
             self.step_estimate = min(max(spent * 1.5, self.step_estimate), MAX_STEP_ESTIMATE)
+
+    def _feed_limit(self, tick: int, stop_at: float) -> float:
+        """Hearing the player must not wait for the next tick's slack: a step that feeds the player's notes
+        may run on while nothing is due (a rollback has just emptied the heap), up to one more period."""
+        next_due = self.deadline(self.heap[0][0]) if self.heap else float("inf")
+        return max(stop_at, min(next_due, self.deadline(tick + 2)) - self.config.margin_seconds)
 
     # ---- commands ------------------------------------------------------------------------------------------
 

@@ -149,3 +149,31 @@ def test_fuzzed_input_crashes_nothing_and_leaves_nothing_sounding(jack_server, b
     assert inst.wait(30) == 0, inst.stderr()
     assert "Traceback" not in inst.stderr()
     assert panicked(inst)
+
+
+def test_a_lost_output_port_is_reported_and_reconnected(jack_server, bundle, tmp_path):
+    backend = mido.Backend("mido.backends.rtmidi", api="UNIX_JACK")
+    heard = []
+    synth = backend.open_input("loss-synth", virtual=True, callback=lambda m: heard.append((time.perf_counter(), m)))
+    inst = Instrument(jack_server, "lossy", "--bundle_file", bundle, "--seed", "5", "--mode", "solo",
+                      "--output", "loss-synth", "--duration", "8", tmp_path=tmp_path).start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any(m.type == "note_on" for _, m in heard) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert heard, f"nothing reached the named output: {inst.stderr()}"
+        synth.close()  # the synth goes away...
+        time.sleep(1.6)
+        assert "output port 'loss-synth' was lost" in inst.stderr()
+        heard.clear()
+        synth = backend.open_input("loss-synth", virtual=True, callback=lambda m: heard.append((0, m)))
+        deadline = time.monotonic() + 5
+        while "reconnected" not in inst.stderr() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "reconnected output" in inst.stderr()
+        time.sleep(1.5)
+        assert any(m.type == "note_on" for _, m in heard)  # ...and plays again when it is back
+        assert inst.proc.wait(30) == 0, inst.stderr()
+    finally:
+        synth.close()
+        inst.proc.kill() if inst.proc.poll() is None else None
