@@ -125,6 +125,10 @@ class Performer:
         self.voice.update_controls()
         return self._rollback(tick)
 
+    def refresh(self, tick: int) -> tuple[bool, list]:
+        """Discard the pending lookahead (a new lookahead, a panic): regenerated from the present."""
+        return self._rollback(tick)
+
     def set_mode(self, mode: str, tick: int) -> tuple[bool, list]:
         self.mode = check_mode(mode)
         invalidated, msgs = self._rollback(tick)

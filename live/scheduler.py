@@ -220,7 +220,7 @@ class Scheduler:
                 self._emit(StateChanged("mode", cmd.mode))
             elif isinstance(cmd, SetLookahead):
                 self.lookahead_steps = round(cmd.milliseconds / 1000 / self.config.step_seconds)
-                self._apply(*self.performer._rollback(tick), tick)
+                self._apply(*self.performer.refresh(tick), tick)
             elif isinstance(cmd, SetVelocity):
                 self.config.velocity_scale, self.config.velocity_offset = cmd.scale, cmd.offset
             elif isinstance(cmd, Panic):
@@ -262,7 +262,7 @@ class Scheduler:
             heapq.heappush(self.heap, (max(step, tick + 1), next(self._order), msg))
 
     def _panic(self, tick: int) -> None:
-        self.performer._rollback(tick)
+        self.performer.refresh(tick)
         self.performer.voice.release_all()  # the model's notes end here; the port panic below sends the offs
         self.heap.clear()
         for m in self.output.panic():

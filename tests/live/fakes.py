@@ -7,7 +7,7 @@ import mido
 import numpy as np
 
 from engine.configs import get_config
-from engine.events import KIND_CODE, NOTE_OFF, NOTE_ON, TIME_SHIFT, Event
+from engine.events import NOTE_OFF, NOTE_ON, TIME_SHIFT, Event
 from live.clock import FakeClock
 from live.commands import CommandQueue, PlayerMessage
 from live.midi_io import MidiOutput

@@ -168,3 +168,13 @@ def test_seeded_fuzz_of_odd_player_messages_leaves_nothing_sounding(tiny):
     assert rig.scheduler.error is None
     assert sounding_after(sent) == set() and not rig.scheduler.output.sounding
     assert rig.scheduler.stats.rollbacks > 10
+
+
+def test_periodic_refresh_restarts_the_context_against_babble():
+    rig = Rig(duration=0.7, stepper=ScriptStepper(hold=5, gap=5), mode_config=ModeConfig(mode="solo",
+                                                                                       refresh_seconds=0.3))
+    rig.run()
+    ons = [(t, n) for t, kind, n, _ in rig.notes() if kind == "note_on"]
+    assert ons[:3] == [(0.01, 60), (0.11, 61), (0.21, 62)]
+    assert (0.31, 60) in ons and (0.61, 60) in ons  # a fresh context every 0.3 s starts over at pitch 60
+    assert rig.scheduler.stats.rollbacks == 2
