@@ -7,11 +7,12 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 
+from engine.events import MAX_SHIFT_STEPS, STEPS_PER_SECOND
+
 from .commands import (ResetModel, SetConditioning, SetNotesPerSecond, SetPitchClassHistogram, SetTemperature,
                        SwapModel, check_mode)
 
 LISTENING, RESPONDING = "listening", "responding"
-MAX_SHIFT = 100
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Performer:
             self.state, self.response_end, self.call_start = RESPONDING, tick + 1 + steps, None
             self.on_state(RESPONDING)
         refresh = self.config.refresh_seconds
-        if refresh and self.generating() and tick - self.last_refresh >= refresh * 100:
+        if refresh and self.generating() and tick - self.last_refresh >= refresh * STEPS_PER_SECOND:
             return self._reset(tick)
         return False, []
 
@@ -89,8 +90,8 @@ class Performer:
         if self.feeds:
             return self._feed_next()
         if not self.generating():
-            if tick - v.time >= MAX_SHIFT:  # keep the heard silence in context, 1 s at a time
-                return v.feed(v.shift_id(MAX_SHIFT))
+            if tick - v.time >= MAX_SHIFT_STEPS:  # keep the heard silence in context, 1 s at a time
+                return v.feed(v.shift_id(MAX_SHIFT_STEPS))
             return None
         if v.time <= tick:  # just resumed, or the model fell behind: silence up to the next unsent step
             self.catchups += 1
@@ -207,11 +208,11 @@ class Performer:
         self.last_activity = step
 
     def _call_ended(self, tick: int) -> bool:
-        silence = round(self.config.call_silence_seconds * 100)
+        silence = round(self.config.call_silence_seconds * STEPS_PER_SECOND)
         return (self.call_start is not None and not self.held and not self.feeds
                 and tick - self.last_activity >= silence)
 
     def _response_steps(self) -> int:
         if self.config.response_seconds is not None:
-            return max(1, round(self.config.response_seconds * 100))
-        return min(max(self.last_activity - self.call_start, 100), 1000)
+            return max(1, round(self.config.response_seconds * STEPS_PER_SECOND))
+        return min(max(self.last_activity - self.call_start, STEPS_PER_SECOND), 10 * STEPS_PER_SECOND)

@@ -12,10 +12,10 @@ import numpy as np
 
 from engine.controls import user_controls
 from engine.decoder import MidiDecoder
-from engine.events import MAX_SHIFT_STEPS, NOTE_OFF, NOTE_ON, TIME_SHIFT, VELOCITY, Event, velocity_to_bin
+from engine.events import (MAX_SHIFT_STEPS, NOTE_OFF, NOTE_ON, STEPS_PER_SECOND, TIME_SHIFT, VELOCITY, Event,
+                           velocity_to_bin)
 from engine.sampling import sample_ids
 
-STEPS_PER_SECOND = 100
 
 
 @dataclass
