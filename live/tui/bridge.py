@@ -160,7 +160,7 @@ class Bridge:
             return f"recording {'resumed' if self.recording else 'paused'} (saved to {fixed.path} on exit)"
         if self._recorder is None:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            self._recorder = Recorder(self.recordings_dir / f"performance-rnn-live-{stamp}.mid")
+            self._recorder = TakeRecorder(self.recordings_dir / f"performance-rnn-live-{stamp}.mid", self.now())
             self.scheduler.recorder = self._recorder
             self.recording = True
             return f"recording to {self._recorder.path}"
@@ -237,6 +237,17 @@ class Bridge:
         voice = Voice(loaded.config, loaded.stepper(), settings, rng=np.random.default_rng(),
                       step_timer=old.step_timer)
         self.commands.put(SwapModel(voice, name))
+
+
+class TakeRecorder(Recorder):
+    """A take started mid-session: times count from the press of `r`, not from the clock's start."""
+
+    def __init__(self, path, start_seconds: float):
+        super().__init__(path)
+        self.start_seconds = start_seconds
+
+    def add(self, part: str, seconds: float, msg) -> None:
+        super().add(part, seconds - self.start_seconds, msg)
 
 
 def _names(lister) -> list[str]:

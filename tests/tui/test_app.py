@@ -98,10 +98,17 @@ async def test_mode_space_panic_record_and_quit(session, tmp_path):
         before = cc_123_sent(session)
         await pilot.press("p")
         assert await wait_until(lambda: cc_123_sent(session) >= before + 16)
+        await pilot.press("m", "m")  # call -> mute -> solo: the scripted model plays on its own
+        await pilot.pause(0.5)
         await pilot.press("r")
         assert app.bridge.recording
+        await pilot.pause(0.5)
         await pilot.press("r")
-        assert not app.bridge.recording and list(tmp_path.glob("performance-rnn-live-*.mid"))
+        takes = list(tmp_path.glob("performance-rnn-live-*.mid"))
+        assert not app.bridge.recording and len(takes) == 1
+        model_track = mido.MidiFile(takes[0]).tracks[2]
+        first = next(m for m in model_track if m.type == "note_on")
+        assert mido.tick2second(first.time, 480, 500_000) < 0.4  # the take starts at the press, not at t0
         before = cc_123_sent(session)
         await pilot.press("q")
     assert cc_123_sent(session) >= before + 16  # quit panics first
