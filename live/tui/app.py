@@ -11,29 +11,31 @@ import signal
 import sys
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
-from engine.errors import PerformanceRnnError
 from live.cc_map import CCMap
 from live.presets import InstrumentState, Preset, discover_presets, save_preset
 from live.scales import NOTE_NAMES, SCALES, scale_label, scale_levels
 from live.tui.bridge import Bridge, as_bridge
 from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
+from live.tui.keys import app_bindings
+from live.tui.learn import MidiLearnMixin
+from live.tui.sources import SourcesMixin
 from live.tui.messages import (EngineFailed, EngineReport, EngineSink, EngineStateChanged, NotesArrived,
                                StatsUpdated)
 from live.tui.note_log import NoteLog
 from live.tui.screens.help import HelpScreen
+from live.tui.screens.pickers import NameScreen
 from live.tui.session_state import state_from_session_config
-from live.tui.screens.pickers import NameScreen, PickScreen
 from live.tui.view import ViewState
 from live.tui.widgets.faders import ModeSwitch, PitchFaders
 from live.tui.widgets.knob import Knob, Toggle
 from live.tui.widgets.meters import Meters, PendingEvents
 from live.tui.widgets.piano_roll import KeyboardStrip, PianoRoll
-from live.user_config import midi_map_path
+from live.user_config import midi_map_path, resolve_model
 
 # The UI thread holds the GIL while it renders; by default Python makes a waiting thread (the clock) wait up
 # to 5 ms for it, once per GIL hand-over, and a numpy model step hands over several times. 0.5 ms keeps a
@@ -41,17 +43,21 @@ from live.user_config import midi_map_path
 UI_SWITCH_INTERVAL = 0.0005
 METER_EVERY = 3  # refresh frames per meters update
 
-from live.tui.keys import app_bindings
-from live.tui.learn import MidiLearnMixin
 
-class InstrumentApp(MidiLearnMixin, App):
+def _knob(spec, state: InstrumentState) -> Knob:
+    low, high, step = spec.range
+    return Knob(spec.label, low, high, step, getattr(state, spec.id), fmt=spec.fmt, unit=spec.unit,
+                off_at_low=spec.off_at_low, low_label=spec.low_label, id=spec.id)
+
+
+class InstrumentApp(MidiLearnMixin, SourcesMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "Performance RNN Live"
     BINDINGS = app_bindings()
 
     def __init__(self, bridge: Bridge, presets: list[Preset], cc_map: CCMap, cc_map_path: Path | None,
                  state: InstrumentState, refresh_hz: float = 15.0, autostart: bool = True,
-                 presets_dir: Path | None = None) -> None:
+                 presets_dir: Path | None = None, startup_problems: list[str] | None = None) -> None:
         super().__init__()
         self.bridge, self.presets, self.cc_map, self.cc_map_path = bridge, presets, cc_map, cc_map_path
         self.state, self.refresh_hz, self.autostart, self.presets_dir = state, refresh_hz, autostart, presets_dir
@@ -60,8 +66,11 @@ class InstrumentApp(MidiLearnMixin, App):
         self.view = ViewState()
         self.preset_index: int | None = None
         self.learn_target: str | None = None
+        self.startup_problems = startup_problems or []
+        self.main = None  # the instrument's screen, set on mount
         self._refresh_timer = None
         self._frame = -1
+        self._switch_interval = sys.getswitchinterval()
 
     # ---- layout ----------------------------------------------------------------------------------------
 
@@ -71,15 +80,11 @@ class InstrumentApp(MidiLearnMixin, App):
         with Horizontal(id="body"):
             with Vertical(id="controls"):
                 for spec in KNOBS:
-                    low, high, step = spec.range
-                    yield Knob(spec.label, low, high, step, getattr(s, spec.id), fmt=spec.fmt, unit=spec.unit,
-                               off_at_low=spec.off_at_low, id=spec.id)
+                    yield _knob(spec, s)
                 yield Toggle("conditioning", s.conditioning, id="conditioning")
                 yield ModeSwitch(id="mode")
                 for spec in CALL_KNOBS:
-                    low, high, step = spec.range
-                    yield Knob(spec.label, low, high, step, getattr(s, spec.id), fmt=spec.fmt, unit=spec.unit,
-                               off_at_low=spec.off_at_low, low_label=spec.low_label, id=spec.id)
+                    yield _knob(spec, s)
                 yield Static(id="scale")
                 yield PitchFaders(s.pitch_levels, id="pitch")
                 yield Static(id="presets")
@@ -100,9 +105,8 @@ class InstrumentApp(MidiLearnMixin, App):
         self.update_labels()
         if self.refresh_hz > 0:
             self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_view)
-        self._switch_interval = sys.getswitchinterval()
         self._signals(install=True)
-        for problem in getattr(self, "startup_problems", []):
+        for problem in self.startup_problems:
             self.notify(f"skipped a preset: {problem}", severity="warning", timeout=10)
         self.refresh_view()
         # Start the clock once the first frame is drawn: mounting is the UI's longest hold of the GIL.
@@ -236,10 +240,12 @@ class InstrumentApp(MidiLearnMixin, App):
         self.load_preset(index)
 
     def action_next_preset(self) -> None:
-        self.load_preset(((self.preset_index if self.preset_index is not None else -1) + 1) % len(self.presets))
+        if self.presets:
+            self.load_preset(((-1 if self.preset_index is None else self.preset_index) + 1) % len(self.presets))
 
     def action_previous_preset(self) -> None:
-        self.load_preset(((self.preset_index or 0) - 1) % len(self.presets))
+        if self.presets:
+            self.load_preset(((self.preset_index or 0) - 1) % len(self.presets))
 
     def load_preset(self, index: int) -> None:
         preset = self.presets[index]
@@ -256,7 +262,12 @@ class InstrumentApp(MidiLearnMixin, App):
         self.main.query_one(ModeSwitch).mode = new.mode
         self.main.query_one(PitchFaders).levels = new.pitch_levels
         if new.model != old.model:
-            self.swap_model(new.model)
+            if resolve_model(new.model) is None:  # e.g. a shipped preset's 'default' before a model ships
+                self.state = self.state.replace(model=old.model)
+                self.notify(f"model {new.model!r} is not available; keeping {Path(old.model).stem}",
+                            severity="warning", timeout=4)
+            else:
+                self.swap_model(new.model)
         self.update_labels()
 
     def action_save_preset(self) -> None:
@@ -276,52 +287,6 @@ class InstrumentApp(MidiLearnMixin, App):
             self.update_labels()
 
         self.push_screen(NameScreen("Save the current settings as preset:", "my preset"), save)
-
-    # ---- ports and models ----------------------------------------------------------------------------------
-
-    def action_pick_input(self) -> None:
-        self._pick("MIDI input (your keyboard):", self.bridge.input_names(), self.bridge.current_input,
-                   self.bridge.use_input)
-
-    def action_pick_output(self) -> None:
-        self._pick("MIDI output (synth or DAW):", self.bridge.output_names(), self.bridge.current_output,
-                   self.bridge.use_output)
-
-    def action_pick_model(self) -> None:
-        models = self.bridge.model_names()
-        self._pick("Model bundle:", models, self.state.model, self.swap_model)
-
-    def _pick(self, title: str, items: list[str], current, use) -> None:
-        if not items:
-            self.notify(f"{title} nothing to choose from", severity="warning")
-            return
-
-        def chosen(name: str | None) -> None:
-            if name is None:
-                return
-            try:
-                use(name)
-            except (PerformanceRnnError, OSError) as err:
-                self.notify(str(err), severity="error", timeout=6)
-            self.update_labels()
-
-        self.push_screen(PickScreen(title, items, current), chosen)
-
-    def swap_model(self, name: str) -> None:
-        self.state = self.state.replace(model=name)
-        self.view.model_status = f"loading {name}…"
-        self._load_model(name)
-
-    @work(thread=True, exclusive=True, group="model")
-    def _load_model(self, name: str) -> None:
-        """Off the UI thread and off the clock: load, build and prime a voice, then hand it over by command."""
-        try:
-            self.bridge.swap_model(name)
-            status = name
-        except (PerformanceRnnError, OSError) as err:
-            status = f"{name}: failed"
-            self.post_message(EngineFailed(f"cannot load model {name!r}: {err}"))
-        self.post_message(EngineStateChanged("model", status))
 
     # ---- engine -> view ------------------------------------------------------------------------------------
 
@@ -393,6 +358,4 @@ def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentS
     if state is None and hasattr(session, "config"):
         state = state_from_session_config(session.config)  # the CLI's flags, not the first preset
     start = state or (presets[0].state if presets else InstrumentState())
-    app = InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir)
-    app.startup_problems = problems  # shown as notifications once the panel is up
-    return app
+    return InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir, problems)
