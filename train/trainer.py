@@ -120,11 +120,11 @@ class Trainer:
         self.optimizer.load_state_dict(state.optimizer)
         torch.set_rng_state(state.rng)
         self.step, self.tokens_seen = state.step, int(state.info.get("tokens_seen", 0))
+        self.s.log(f"resuming from step {step} ({self.checkpoints.train_dir})")
         if state.info.get("examples") != len(self.table):
             self.s.log(f"warning: the dataset changed since step {step} "
                        f"({state.info.get('examples')} -> {len(self.table)} examples); data order restarts")
             return DataPosition()
-        self.s.log(f"resuming from step {step} ({self.checkpoints.train_dir})")
         return DataPosition(int(state.info["epoch"]), int(state.info["index"]))
 
     def _warm_start(self, path: Path) -> None:
