@@ -179,10 +179,17 @@ class Bridge:
     # ---- ports ---------------------------------------------------------------------------------------------
 
     def input_names(self) -> list[str]:
-        return [VIRTUAL_INPUT] + _names(mido.get_input_names)
+        return [VIRTUAL_INPUT] + [n for n in _names(mido.get_input_names) if not self._own(n)]
 
     def output_names(self) -> list[str]:
-        return [VIRTUAL_OUTPUT] + _names(mido.get_output_names)
+        return [VIRTUAL_OUTPUT] + [n for n in _names(mido.get_output_names) if not self._own(n)]
+
+    def _own(self, name: str) -> bool:
+        """Our own virtual ports show up in the lists too; picking one would feed the model to itself."""
+        ports = getattr(getattr(self.session, "config", None), "ports", None)
+        own = getattr(ports, "virtual_name", VIRTUAL_OUTPUT.split(": ", 1)[1])
+        port = name.split(":")[-1].strip()
+        return port in (own, f"{own} in")
 
     def use_output(self, name: str) -> None:
         if hasattr(self.session, "use_output"):

@@ -197,3 +197,15 @@ async def test_output_port_picker_swaps_the_port_live(session, tmp_path):
                                 and not isinstance(session.scheduler.output.port, type(session.port)))
         assert app.bridge.current_output == "Synth A"
         assert "Synth A" in str(app.main.query_one("#status").render())
+
+
+def test_port_lists_leave_out_our_own_virtual_ports(session, monkeypatch):
+    from live.tui.bridge import Bridge
+
+    names = ["RtMidiIn Client:Performance RNN in", "RtMidiOut Client:Performance RNN", "Keystation:midi_out",
+             "Synth:in"]
+    monkeypatch.setattr(mido, "get_output_names", lambda: names)
+    monkeypatch.setattr(mido, "get_input_names", lambda: names)
+    bridge = Bridge(session)
+    assert bridge.output_names() == ["virtual: Performance RNN", "Keystation:midi_out", "Synth:in"]
+    assert bridge.input_names() == ["virtual: Performance RNN in", "Keystation:midi_out", "Synth:in"]
