@@ -1,6 +1,7 @@
 """performance_rnn_train: train (or with --eval, evaluate) a Performance RNN; also under torchrun."""
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -70,7 +71,7 @@ def run(args) -> None:
     from . import distributed
 
     info = distributed.setup(device)
-    log = print if info.is_main else (lambda *a, **k: None)
+    log = functools.partial(print, flush=True) if info.is_main else (lambda *a, **k: None)  # prompt in pipes
     try:
         if args.eval:
             from .evaluator import EvalSettings, Evaluator
