@@ -139,18 +139,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--refresh-hz", type=float, default=15.0)
+    parser.add_argument("--repeats", type=int, default=3, help="alternate the two runs this often (a shared "
+                                                                "machine's stalls hit single runs)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.backends.mkldnn.enabled = False
     config, stepper, name = build_model()
-    rows = [("headless", run_headless(config, stepper, args.seconds)),
-            (f"with TUI ({args.refresh_hz:g} Hz)", run_with_tui(config, stepper, args.seconds, args.refresh_hz))]
-    print(f"model: {name}, solo at {DENSE:g} notes/s, {args.seconds:g} s per run\n")
+    tui = f"with TUI ({args.refresh_hz:g} Hz)"
+    rows = []
+    for _ in range(args.repeats):
+        rows.append(("headless", run_headless(config, stepper, args.seconds)))
+        rows.append((tui, run_with_tui(config, stepper, args.seconds, args.refresh_hz)))
+    print(f"model: {name}, solo at {DENSE:g} notes/s, {args.seconds:g} s per run, load average "
+          f"{os.getloadavg()[0]:.1f}\n")
     print("| run | messages | lateness p50 (ms) | p99 (ms) | max (ms) | model step p50 / p99 (ms) | late ticks |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for label, r in rows:
         print(f"| {label} | {r['sent']} | {r['p50']:.3f} | {r['p99']:.3f} | {r['max']:.2f} | "
               f"{r['step_p50']:.2f} / {r['step_p99']:.2f} | {r['late_ticks']} / {r['ticks']} |")
+    for label in ("headless", tui):
+        mine = [r for lab, r in rows if lab == label]
+        med = {k: float(np.median([r[k] for r in mine])) for k in ("p50", "p99", "max")}
+        print(f"| **{label}, median of {len(mine)}** | | **{med['p50']:.3f}** | **{med['p99']:.3f}** | "
+              f"**{med['max']:.2f}** | | |")
 
 
 if __name__ == "__main__":
