@@ -82,6 +82,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, App):
                 for spec in KNOBS:
                     yield _knob(spec, s)
                 yield Toggle("conditioning", s.conditioning, id="conditioning")
+                yield Toggle("MIDI thru", self.bridge.thru, id="thru")
                 yield ModeSwitch(id="mode")
                 for spec in CALL_KNOBS:
                     yield _knob(spec, s)
@@ -169,6 +170,10 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, App):
         self.state = self.state.replace(conditioning=event.value)
         self.send("conditioning", event.value)
 
+    @on(Toggle.Changed, "#thru")
+    def thru_changed(self, event: Toggle.Changed) -> None:
+        self.send("thru", event.value)
+
     @on(ModeSwitch.Changed)
     def mode_changed(self, event: ModeSwitch.Changed) -> None:
         self.state = self.state.replace(mode=event.mode)
@@ -215,6 +220,9 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, App):
 
     def action_toggle_conditioning(self) -> None:
         self.main.query_one("#conditioning", Toggle).action_flip()
+
+    def action_toggle_thru(self) -> None:
+        self.main.query_one("#thru", Toggle).action_flip()
 
     def action_reset_model(self) -> None:
         self.bridge.reset_model()

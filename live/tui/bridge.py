@@ -43,6 +43,7 @@ class Bridge:
         self.current_output = getattr(session, "output_name", None)
         self._input_port = None
         self._closed = False
+        self.thru = bool(getattr(self.scheduler.config, "thru", False))  # the session's --thru
         self.open_input, self.open_output = mido.open_input, mido.open_output  # injectable for tests
 
     # ---- clock and sink ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from live.commands import (Command, SetConditioning, SetLookahead, SetMode, SetNotesPerSecond,
-                           SetPitchClassHistogram, SetTemperature, SetVelocity)
+                           SetPitchClassHistogram, SetTemperature, SetThru, SetVelocity)
 from live.presets import KNOB_RANGES
 from live.scales import NOTE_NAMES, levels_to_histogram
 
@@ -35,8 +35,9 @@ CALL_KNOBS = (
 )
 PITCH_CONTROLS = tuple(f"pitch_{name}" for name in NOTE_NAMES)
 # Actions a hardware button can fire (CC crossing 64 upwards), named after the app's action_* methods.
-ACTIONS = ("start_stop", "panic", "record", "reset_model", "next_preset", "previous_preset", "cycle_mode")
-CONTROL_IDS = (tuple(k.id for k in KNOBS + CALL_KNOBS) + ("conditioning", "mode") + PITCH_CONTROLS
+ACTIONS = ("start_stop", "panic", "record", "reset_model", "next_preset", "previous_preset", "cycle_mode",
+           "toggle_conditioning", "toggle_thru")
+CONTROL_IDS = (tuple(k.id for k in KNOBS + CALL_KNOBS) + ("conditioning", "thru", "mode") + PITCH_CONTROLS
                + tuple(f"action:{a}" for a in ACTIONS))
 
 
@@ -52,6 +53,8 @@ def command_for(control: str, value) -> Command | None:
         return SetLookahead(float(value))
     if control == "conditioning":
         return SetConditioning(bool(value))
+    if control == "thru":
+        return SetThru(bool(value))
     if control == "mode":
         return SetMode(value)
     if control == "pitch_levels":

@@ -16,6 +16,7 @@ def app_bindings() -> list[Binding]:
         Binding("q", "quit", "quit"),
         Binding("m", "cycle_mode", "mode"),
         Binding("c", "toggle_conditioning", "conditioning"),
+        Binding("t", "toggle_thru", "MIDI thru (hear your keyboard through the output)", show=False),
         Binding("l", "learn", "MIDI learn"),
         Binding("L", "learn_pick", "learn any control", show=False),
         Binding("escape", "cancel_learn", "cancel MIDI learn", show=False),

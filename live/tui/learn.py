@@ -75,9 +75,9 @@ class MidiLearnMixin:
                 getattr(self, f"action_{control.split(':', 1)[1]}")()
         elif control in PITCH_CONTROLS:
             self.main.query_one(PitchFaders).set_fraction(move.fraction, PITCH_CONTROLS.index(control))
-        elif control == "conditioning":
+        elif control in ("conditioning", "thru"):
             if move.pressed:
-                self.action_toggle_conditioning()
+                self.action_toggle_conditioning() if control == "conditioning" else self.action_toggle_thru()
         else:
             widget = self._widget_for(control)
             if widget is not None:

@@ -81,6 +81,8 @@ async def test_scale_keys_faders_and_conditioning(session, tmp_path):
         assert app.state.scale == "custom"
         await pilot.press("c")
         assert await wait_until(lambda: settings(session).conditioning is False)
+        await pilot.press("t")
+        assert await wait_until(lambda: session.scheduler.config.thru is True)
 
 
 async def test_mode_space_panic_record_and_quit(session, tmp_path):
