@@ -29,7 +29,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "close help")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 84; height: 90%; border: thick $accent; background: $surface; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 112; height: 90%; border: thick $accent; background: $surface; }
     """
 
     def __init__(self, bindings: list[Binding]) -> None:
@@ -45,7 +45,7 @@ class HelpScreen(ModalScreen[None]):
             if b is presets[0] if presets else False:
                 table.add_row("1 … 9, 0", f"load preset 1 … {len(presets)} (shipped first, then your saved ones)")
             elif b not in presets:
-                table.add_row(key_label(b.key), b.description)
+                table.add_row(key_label(b.key), f"{b.description}: {b.tooltip}" if b.tooltip else b.description)
         table.add_section()
         for key, what in CONTROL_KEYS:
             table.add_row(key, what)
