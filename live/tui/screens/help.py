@@ -29,7 +29,9 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "close help")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90%; max-width: 112; height: 90%; border: thick $accent; background: $surface; }
+    HelpScreen > VerticalScroll {
+        width: 90%; max-width: 112; height: 90%; border: thick $accent; background: $surface;
+    }
     """
 
     def __init__(self, bindings: list[Binding]) -> None:
