@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from live import commands as live_commands
 from live.commands import (Command, SetConditioning, SetLookahead, SetMode, SetNotesPerSecond,
-                           SetPitchClassHistogram, SetTemperature, SetThru, SetVelocity)
+                           SetPitchClassHistogram, SetTemperature, SetVelocity)
 from live.presets import KNOB_RANGES
 from live.scales import NOTE_NAMES, levels_to_histogram
 
@@ -54,7 +55,8 @@ def command_for(control: str, value) -> Command | None:
     if control == "conditioning":
         return SetConditioning(bool(value))
     if control == "thru":
-        return SetThru(bool(value))
+        command = getattr(live_commands, "SetThru", None)  # newer engines only; without it thru stays as started
+        return None if command is None else command(bool(value))
     if control == "mode":
         return SetMode(value)
     if control == "pitch_levels":
