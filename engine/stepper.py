@@ -8,8 +8,9 @@ Layout tricks:
   also covers the modulo encoding;
 - weights are stored transposed ([in, 4H], C order); batch 1 runs x @ W^T in numpy (OpenBLAS GEMV), larger
   batches in torch.mm on the same memory (MKL is ~1.8x faster than OpenBLAS for 10-16 rows).
-The Stepper holds only read-only arrays and never touches global torch state, so several threads may share one;
-each thread keeps its own State. BLAS threads are whatever the process set (OPENBLAS_NUM_THREADS).
+The Stepper holds only read-only arrays and never changes global torch or BLAS settings, so several threads may
+share one; each thread keeps its own State. Thread counts are the process's: OpenBLAS (batch 1) via
+set_blas_threads() or OPENBLAS_NUM_THREADS, torch (batches, int8) via torch.set_num_threads.
 precision='int8' swaps the dense products for fbgemm dynamic-quantized int8 (optional, not exact).
 """
 from __future__ import annotations
