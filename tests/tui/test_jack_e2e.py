@@ -67,7 +67,8 @@ async def test_density_knob_and_panic_through_jack(jack_backend, tmp_path):
             await pilot.press("p")
             assert await wait_until(lambda: any(m.type == "control_change" and m.control == 120
                                                 for _, m in listener.snapshot()), timeout=6), \
-                f"no panic received; scheduler error {session.scheduler.error!r}, tick {session.scheduler.tick}"
+                (f"no panic received; scheduler error {session.scheduler.error!r}, tick {session.scheduler.tick}; "
+                 f"jackd log: {jack_backend.read_log()[-600:]}")
             received = listener.snapshot()
             last_panic = max(i for i, (_, m) in enumerate(received) if m.type == "control_change"
                              and m.control == 120)
