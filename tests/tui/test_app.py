@@ -10,6 +10,7 @@ import pytest
 from live.presets import discover_presets, load_preset, shipped_presets_dir
 from live.scales import scale_levels
 from live.tui.app import make_app
+from live.tui.messages import PlayerControlChange
 from live.tui.screens.help import HelpScreen
 from tests.tui.conftest import wait_until
 
@@ -211,3 +212,26 @@ def test_port_lists_leave_out_our_own_virtual_ports(session, monkeypatch):
     bridge = Bridge(session)
     assert bridge.output_names() == ["virtual: Performance RNN", "Keystation:midi_out", "Synth:in"]
     assert bridge.input_names() == ["virtual: Performance RNN in", "Keystation:midi_out", "Synth:in"]
+
+
+async def test_reset_key_and_learn_any_control_by_name(session, tmp_path):
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(lambda: session.scheduler.tick > 5)
+        before = session.scheduler.stats.rollbacks
+        await pilot.press("z")  # reset the model's context: pending output is replaced
+        assert await wait_until(lambda: session.scheduler.stats.rollbacks > before)
+        await pilot.press("L")
+        items = app.screen.items
+        await pilot.press(*["down"] * items.index("action:panic"), "enter")
+        assert app.cc_map.learning == "action:panic"
+        await pilot.press("escape")
+        assert app.cc_map.learning is None
+        await pilot.press("L")
+        await pilot.press(*["down"] * items.index("action:panic"), "enter")
+        app.post_message(PlayerControlChange(mido.Message("control_change", control=64, value=0)))
+        await pilot.pause(0.05)
+        assert app.cc_map.bindings == {(0, 64): "action:panic"}
+        before = cc_123_sent(session)
+        app.post_message(PlayerControlChange(mido.Message("control_change", control=64, value=127)))  # a press
+        assert await wait_until(lambda: cc_123_sent(session) >= before + 16)
