@@ -77,6 +77,13 @@ class SetVelocity(Command):
 
 
 @dataclass(frozen=True)
+class SetThru(Command):
+    """Copy the player's channel messages to the output (MIDI thru) or not."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class SetMode(Command):
     mode: str
 

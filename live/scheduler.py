@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .commands import (CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetLookahead, SetMode, SetVelocity,
-                       Stop, SwapModel, check_lookahead_ms)
-from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_on
+from .commands import (CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetLookahead, SetMode, SetThru,
+                       SetVelocity, Stop, SwapModel, check_lookahead_ms)
+from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_off, is_note_on
 
 STATS_LIMIT = 2_000_000  # samples kept for the bench (about 5 h of dense play)
 # A model step is only started if this (pessimistic, decaying) estimate fits before the next deadline. The cap
@@ -109,6 +109,7 @@ class Scheduler:
         self.recorder = recorder
         self.stats = Stats()
         self.heap: list = []
+        self.thru_sounding: set = set()  # (channel, note) the player sounds through MIDI thru
         self._order = itertools.count()
         self.lookahead_steps = round(self.config.lookahead_ms / 1000 / self.config.step_seconds)
         self.step_estimate = 0.002
@@ -221,6 +222,8 @@ class Scheduler:
             elif isinstance(cmd, SetLookahead):
                 self.lookahead_steps = round(cmd.milliseconds / 1000 / self.config.step_seconds)
                 self._apply(*self.performer.refresh(tick), tick)
+            elif isinstance(cmd, SetThru):
+                self.config.thru = cmd.enabled
             elif isinstance(cmd, SetVelocity):
                 self.config.velocity_scale, self.config.velocity_offset = cmd.scale, cmd.offset
             elif isinstance(cmd, Panic):
@@ -243,7 +246,14 @@ class Scheduler:
             return  # sysex, clock, song position...: not ours to play or hear
         self._emit(NoteSent(cmd.time - self.t0, "input", msg))
         self._record("player", cmd.time, msg)
-        if self.config.thru:
+        key = (msg.channel, getattr(msg, "note", None))
+        # With thru just turned off, a note it let through still gets its note-off (and only such a note:
+        # the model may be sounding the same pitch on the same channel).
+        if self.config.thru or (is_note_off(msg) and key in self.thru_sounding):
+            if is_note_on(msg):
+                self.thru_sounding.add(key)
+            elif is_note_off(msg):
+                self.thru_sounding.discard(key)
             for m in self.output.send(msg):
                 self._emit(NoteSent(self.clock.now() - self.t0, "player", m))
         if msg.type in ("note_on", "note_off"):

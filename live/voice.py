@@ -37,6 +37,7 @@ class _Checkpoint:
     logits: np.ndarray
     decoder: MidiDecoder
     velocity_bin: int
+    rng_state: dict
 
 
 class Voice:
@@ -104,7 +105,7 @@ class Voice:
 
     def _checkpoint(self) -> None:
         self.checkpoints.append(_Checkpoint(self.time, self.state.copy(), self.logits.copy(),
-                                            self.decoder.clone(), self.velocity_bin))
+                                            self.decoder.clone(), self.velocity_bin, self.rng.bit_generator.state))
 
     def prune(self, present: int) -> None:
         """Keep only the newest checkpoint at or before `present` and the ones after it."""
@@ -124,6 +125,9 @@ class Voice:
         del self.checkpoints[index + 1:]
         self.state, self.logits = cp.state.copy(), cp.logits.copy()
         self.decoder, self.velocity_bin = cp.decoder.clone(), cp.velocity_bin
+        # The random stream rewinds too: what a run plays depends on its seed and what it heard, never on
+        # how far ahead the model happened to be when the rollback came.
+        self.rng.bit_generator.state = cp.rng_state
         return True
 
     # ---- model steps ------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class Instrument:
         self.outport = self.backend.open_output(in_name)
         self.raw_out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"{self.name}-raw")
         self.raw_out.open_port(self.raw_out.get_ports().index(in_name))
+        time.sleep(0.2)  # new connections take effect at a later JACK cycle: messages sent before are lost
         return self
 
     def _received(self, msg) -> None:

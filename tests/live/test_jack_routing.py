@@ -2,6 +2,7 @@
 listens. Processes run side by side to keep the wall time down."""
 import os
 import random
+import signal
 import time
 
 import mido
@@ -39,7 +40,7 @@ def model_track(path):
         if msg.type in ("note_on", "note_off"):
             seconds = mido.tick2second(ticks, midi.ticks_per_beat, 500_000)
             out.append((round(seconds * 100), msg.type, msg.note, msg.velocity))
-    return out
+    return sorted(out)  # the order of messages sent within one step is not part of the music
 
 
 def player_track(path):
@@ -50,7 +51,7 @@ def player_track(path):
 
 def panicked(inst):
     """Everything released at exit: nothing left sounding, and CC 123 + CC 120 on all 16 channels last."""
-    tail = [(m.type, m.channel, m.control) for _, m in inst.received[-32:]]
+    tail = [(m.type, getattr(m, "channel", None), getattr(m, "control", None)) for _, m in inst.received[-32:]]
     return (sounding_after(inst.received) == set()
             and tail == [("control_change", c, cc) for cc in (123, 120) for c in range(16)])
 
@@ -70,7 +71,10 @@ def bundle(tmp_path_factory):
 
 
 def test_duet_hears_the_player_and_record_writes_both_parts(jack_server, bundle, tmp_path):
-    common = ["--bundle_file", bundle, "--seed", "3", "--duration", "4"]
+    # The tiny model knows one scale, then may fall silent: a context refresh every second keeps it playing.
+    # A 0.5 s lookahead keeps a busy machine's stalls from inserting catch-up rests (the streams stay equal).
+    common = ["--bundle_file", bundle, "--seed", "3", "--duration", "4", "--refresh_seconds", "1",
+              "--lookahead_ms", "500"]
     alone = Instrument(jack_server, "duet-alone", *common, "--mode", "duet", "--record", tmp_path / "a.mid",
                        tmp_path=tmp_path)
     duet = Instrument(jack_server, "duet-played", *common, "--mode", "duet", "--record", tmp_path / "b.mid",
@@ -87,7 +91,7 @@ def test_duet_hears_the_player_and_record_writes_both_parts(jack_server, bundle,
     assert codes == [0, 0, 0], [inst.stderr() for inst in group]
     a, b, c = (model_track(tmp_path / f"{x}.mid") for x in "abc")
     assert a and b, "the model played nothing"
-    assert c == a  # same seed, and solo ignores the player: the stream is reproducible
+    assert c == a, [(x, y) for x, y in zip(a, c) if x != y][:3]  # same seed; solo ignores the player
     assert b != a  # the duet heard the phrase and played differently
     assert player_track(tmp_path / "b.mid") == [p for _, p in PHRASE]
     for inst in group:
@@ -111,12 +115,13 @@ def test_call_and_response_answers_after_the_silence(jack_server, bundle, tmp_pa
     assert panicked(inst)
 
 
-def test_sigterm_leaves_nothing_sounding(jack_server, bundle, tmp_path):
-    inst = Instrument(jack_server, "sigterm", "--bundle_file", bundle, "--seed", "2", "--mode", "solo",
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_leaves_nothing_sounding_and_saves_the_recording(jack_server, bundle, tmp_path, signum):
+    inst = Instrument(jack_server, f"signal-{signum}", "--bundle_file", bundle, "--seed", "2", "--mode", "solo",
                       "--thru", "--record", tmp_path / "t.mid", tmp_path=tmp_path).start().connect()
     inst.send(mido.Message("note_on", note=50, velocity=80, channel=2))  # a held thru note, never released
     time.sleep(1.5)
-    inst.terminate()
+    inst.proc.send_signal(signum)
     assert inst.wait(30) == 0, inst.stderr()
     assert any(m.type == "note_on" and m.channel == 0 for m in inst.notes())
     assert ("note_off", 2, 50) in [(m.type, m.channel, m.note) for m in inst.notes()]

@@ -5,7 +5,7 @@ import numpy as np
 from engine.configs import get_config
 from engine.controls import user_controls
 from engine.events import Event
-from live.commands import SetMode, SetNotesPerSecond, SetVelocity, Stop
+from live.commands import SetMode, SetNotesPerSecond, SetThru, SetVelocity, Stop
 from live.modes import ModeConfig
 from live.scheduler import EngineError, StateChanged
 from tests.live.fakes import Rig, ScriptStepper, note, sounding_after
@@ -178,3 +178,22 @@ def test_periodic_refresh_restarts_the_context_against_babble():
     assert ons[:3] == [(0.01, 60), (0.11, 61), (0.21, 62)]
     assert (0.31, 60) in ons and (0.61, 60) in ons  # a fresh context every 0.3 s starts over at pitch 60
     assert rig.scheduler.stats.rollbacks == 2
+
+
+def test_thru_switched_off_still_releases_the_note_it_let_through():
+    rig = Rig(mode="mute", duration=0.5, thru=True)
+    rig.play(0.10, note("note_on", 50, channel=4))
+    rig.command(0.20, SetThru(False))
+    rig.play(0.30, note("note_off", 50, channel=4))
+    rig.play(0.35, note("note_on", 52, channel=4))  # thru off: not echoed
+    sent = rig.run()
+    assert [(t, m.type, m.note) for t, m in sent if m.type.startswith("note")] == [(0.1, "note_on", 50),
+                                                                                   (0.3, "note_off", 50)]
+
+
+def test_the_players_note_off_never_cuts_a_model_note_when_thru_is_off():
+    rig = Rig(mode="solo", duration=0.3, stepper=ScriptStepper(hold=25, gap=5))
+    rig.play(0.05, note("note_on", 60))  # the model is sounding 60 on channel 0 too
+    rig.play(0.10, note("note_off", 60))
+    rig.run()
+    assert rig.notes()[:2] == [(0.01, "note_on", 60, 100), (0.26, "note_off", 60, 0)]
