@@ -148,9 +148,12 @@ class Scheduler:
     def _pass(self) -> None:
         now = self.clock.now()
         tick = self.step_at(now)
-        if tick > self.tick:
+        new_tick = tick > self.tick
+        if new_tick:
             self._new_tick(tick, now)
         self._dispatch(tick)
+        if new_tick:  # after the dispatch: a rollback must never discard what is due now
+            self._apply(*self.performer.on_tick(tick), tick)
         self._apply_commands(tick)
         if self._stopping:
             return
@@ -167,7 +170,6 @@ class Scheduler:
             self.stats.late_ticks += 1
         self.tick = tick
         self.step_estimate = max(self.step_estimate * ESTIMATE_DECAY, 0.0002)
-        self._apply(*self.performer.on_tick(tick), tick)
         duration = self.config.duration_seconds
         if duration is not None and tick * self.config.step_seconds >= duration:
             self._stopping = True

@@ -197,3 +197,12 @@ def test_the_players_note_off_never_cuts_a_model_note_when_thru_is_off():
     rig.play(0.10, note("note_off", 60))
     rig.run()
     assert rig.notes()[:2] == [(0.01, "note_on", 60, 100), (0.26, "note_off", 60, 0)]
+
+
+def test_a_refresh_never_drops_what_is_due_at_that_very_step():
+    rig = Rig(duration=0.3, stepper=ScriptStepper(hold=10, gap=10), mode_config=ModeConfig(mode="solo",
+                                                                                       refresh_seconds=0.21))
+    rig.run()
+    # Note 61 is due at step 21, the refresh step: sent first, then released as the fresh context starts.
+    assert rig.notes()[:6] == [(0.01, "note_on", 60, 100), (0.11, "note_off", 60, 0), (0.21, "note_on", 61, 100),
+                               (0.22, "note_off", 61, 0), (0.22, "note_on", 60, 100), (0.3, "note_off", 60, 64)]
