@@ -65,8 +65,8 @@ def load_model(path: str | None):
     if path is None:
         path = default_bundle_path()
         if not path.is_file():
-            raise BundleError(f"no shipped model at {path}; run `make model` to train one, "
-                              "or pass --bundle_file PATH")
+            raise BundleError(f"no shipped model at {path}; train one with performance_rnn_train (see the "
+                              "README) or pass --bundle_file PATH")
     return load_bundle(path)
 
 

@@ -117,8 +117,8 @@ def test_cli_without_a_shipped_model_says_how_to_get_one(monkeypatch, tmp_path, 
         main(["--no-tui", "--duration", "1"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
-    assert err == f"error: no shipped model at {tmp_path / 'default.safetensors'}; run `make model` to train " \
-                  "one, or pass --bundle_file PATH\n"
+    assert err == f"error: no shipped model at {tmp_path / 'default.safetensors'}; train one with " \
+                  "performance_rnn_train (see the README) or pass --bundle_file PATH\n"
 
 
 def test_cli_names_the_unknown_output_port(monkeypatch, tmp_path, capsys, tiny_bundle_path):
