@@ -92,16 +92,17 @@ def open_inputs(config: PortConfig, callback) -> tuple[list, str]:
     if config.no_input:
         return [], "no input"
     try:
+        # Our own virtual output shows up as an input: never listen to ourselves (a feedback loop).
+        own = config.virtual_name if config.output is None else None
+        names = [n for n in input_names() if own is None or n.split(":")[-1] != own]
         if config.all_inputs:
-            own = config.virtual_name
-            names = [n for n in input_names() if not n.endswith(own) and own not in n.split(":")[-1]]
             ports = [mido.open_input(n, callback=callback) for n in names]
             return ports, f"all inputs ({', '.join(map(repr, names)) or 'none yet'})"
         if config.input is None:
             _virtual_guard()
             name = config.virtual_input_name
             return [mido.open_input(name, virtual=True, callback=callback)], f"virtual input {name!r}"
-        name = match_port(config.input, input_names(), "input")
+        name = match_port(config.input, names, "input")
         return [mido.open_input(name, callback=callback)], f"input {name!r}"
     except NotImplementedError:
         raise PortError(LOOPMIDI) from None

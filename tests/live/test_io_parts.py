@@ -127,3 +127,12 @@ def test_cli_names_the_unknown_output_port(monkeypatch, tmp_path, capsys, tiny_b
         main(["--no-tui", "--bundle_file", str(tiny_bundle_path()), "--output", "piano"])
     assert capsys.readouterr().err == "error: unknown output port 'piano'; available: 'Synth:in 1' " \
                                       "(see --list-ports)\n"
+
+
+def test_inputs_never_include_our_own_virtual_output(monkeypatch):
+    monkeypatch.setattr(ports, "input_names", lambda: ["RtMidiOut Client:Performance RNN", "Keys:out"])
+    opened = []
+    monkeypatch.setattr(ports.mido, "open_input", lambda name, **kw: opened.append(name) or name)
+    assert ports.open_inputs(PortConfig(all_inputs=True), None) == (["Keys:out"], "all inputs ('Keys:out')")
+    with pytest.raises(PortError, match=r"unknown input port 'rnn'; available: 'Keys:out'"):
+        ports.open_inputs(PortConfig(input="rnn"), None)
