@@ -93,21 +93,37 @@ class LoadedModel:
         return self._steppers[precision]
 
     def event_log_probs(self, events, notes_per_second=None, pitch_class_histogram=None,
-                        disable_conditioning: bool = False) -> np.ndarray:
-        """log p(e[i+1] | e[..i]) for i = 0..n-2 under constant controls (Magenta's log-likelihood)."""
-        vocab = self.config.vocab
-        ids = np.asarray([vocab.encode(e) for e in events] if len(events) and not np.isscalar(events[0])
-                         else events, np.int64)
-        if len(ids) < 2:
-            return np.zeros(0)
+                        disable_conditioning: bool | None = None) -> np.ndarray:
+        """[len(events), num_classes]: row i is the log-softmax of the prediction after reading events[0..i]
+        teacher-forced from the zero state, controls held constant. With no control values given, an
+        optionally-conditioned model plays unconditioned; other conditioned models take Magenta's defaults."""
+        ids = self._ids(events)
+        if not len(ids):
+            return np.zeros((0, self.config.num_classes))
+        if disable_conditioning is None:
+            disable_conditioning = (self.config.optional_conditioning and notes_per_second is None
+                                    and pitch_class_histogram is None)
         controls = None
         if self.config.control_size:
             one = user_controls(self.config, notes_per_second, pitch_class_histogram, disable_conditioning)
-            controls = torch.from_numpy(np.tile(one, (len(ids) - 1, 1)))[None]
+            controls = torch.from_numpy(np.tile(one, (len(ids), 1)))[None]
         with torch.no_grad():
-            logits, _ = self.model(torch.from_numpy(ids[:-1])[None], controls)
-            logp = torch.log_softmax(logits[0].double(), -1)
-        return logp[torch.arange(len(ids) - 1), torch.from_numpy(ids[1:])].numpy()
+            logits, _ = self.model(torch.from_numpy(ids)[None], controls)
+            return torch.log_softmax(logits[0].double(), -1).numpy()
+
+    def label_log_probs(self, events, **controls) -> np.ndarray:
+        """log p(e[i+1] | e[..i]) for i = 0..n-2 (the terms of Magenta's log-likelihood)."""
+        ids = self._ids(events)
+        if len(ids) < 2:
+            return np.zeros(0)
+        table = self.event_log_probs(ids[:-1], **controls)
+        return table[np.arange(len(ids) - 1), ids[1:]]
+
+    def _ids(self, events) -> np.ndarray:
+        vocab = self.config.vocab
+        if len(events) and not np.isscalar(events[0]):
+            return np.asarray([vocab.encode(e) for e in events], np.int64)
+        return np.asarray(events, np.int64)
 
 
 def _read_safetensors(path: Path):
@@ -150,7 +166,7 @@ def load_bundle(path, config_name: str | None = None) -> LoadedModel:
     path = Path(path)
     if not path.is_file():
         raise BundleError(f"bundle file {path} does not exist; pass an existing --bundle_file")
-    if path.suffix == ".mag":
+    if path.suffix.lower() == ".mag":
         from .magenta_bundle import load_mag
 
         config, weights, meta = load_mag(path)

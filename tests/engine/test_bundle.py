@@ -32,9 +32,12 @@ def test_save_then_load_gives_identical_logits(tmp_path):
 def test_conditioned_bundle_round_trip_and_log_probs(tmp_path):
     loaded = load_bundle(tiny_bundle(tmp_path, "multiconditioned_performance_with_dynamics"))
     assert loaded.metadata["controls"] == ["notes_per_second", "pitch_class_histogram"]
-    logp = loaded.event_log_probs(loaded.config.vocab.decode_all(synthetic_piece(loaded.config)),
-                                  notes_per_second=8)
-    assert logp.shape == (len(synthetic_piece(loaded.config)) - 1,) and (logp <= 0).all()
+    piece = synthetic_piece(loaded.config)
+    table = loaded.event_log_probs(loaded.config.vocab.decode_all(piece), notes_per_second=8)
+    assert table.shape == (len(piece), loaded.config.num_classes)
+    assert np.allclose(np.exp(table).sum(axis=1), 1.0)
+    labels = loaded.label_log_probs(piece, notes_per_second=8)
+    assert labels.tolist() == table[np.arange(len(piece) - 1), piece[1:]].tolist() and (labels <= 0).all()
     assert isinstance(loaded.stepper(), Stepper)
 
 

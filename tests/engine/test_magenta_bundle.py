@@ -95,18 +95,11 @@ def test_stepper_reproduces_tensorflow_step_by_step(generator_id):
 
 
 def _check_event_log_probs(loaded, ids, tf_softmax, **controls):
-    """event_log_probs against TensorFlow, whichever of the two shapes the bundle API returns.
-
-    The issue's contract is [len(events), num_classes] (row i = log-softmax after events[0..i]); engine/bundle.py
-    currently returns log p(e[i+1] | e[..i]) for i < n-1, which is the same matrix gathered at the next events.
-    """
+    """event_log_probs is [len(events), num_classes]: row i = log-softmax after events[0..i]."""
     events = [loaded.config.vocab.decode(int(i)) for i in ids]
     got = np.asarray(loaded.event_log_probs(events, **controls))
-    tf_log = np.log(tf_softmax.astype(np.float64))
-    if got.ndim == 2:
-        np.testing.assert_allclose(got, tf_log, atol=TOL, rtol=0)
-    else:
-        np.testing.assert_allclose(got, tf_log[np.arange(len(ids) - 1), ids[1:]], atol=TOL, rtol=0)
+    assert got.shape == (len(ids), loaded.config.num_classes)
+    np.testing.assert_allclose(got, np.log(tf_softmax.astype(np.float64)), atol=TOL, rtol=0)
 
 
 @pytest.mark.parametrize("generator_id", LAYOUTS)
