@@ -19,6 +19,7 @@ from engine.configs import CONFIGS, get_config
 from engine.errors import ConfigError, MidiReadError
 from engine.generation import ControlSchedule, GenerationOptions, generate
 from engine.primers import build_primer
+from engine.steering import SteeredStepper, steering_for
 from engine.stepper import PRECISIONS, set_blas_threads
 from train.cli_common import Parser, add_bool, fail, literal, run
 
@@ -54,6 +55,9 @@ def build_parser() -> Parser:
     a("--precision", default="float32", choices=PRECISIONS, help="inference precision (int8 is faster, inexact)")
     a("--threads", type=int, default=0, help="BLAS threads for inference (0 = library default: all cores; "
                                               "1 is faster on a busy machine)")
+    add_bool(p, "steering", "steer sampling toward the requested notes/s and pitch classes and release notes "
+                            "before the 5 s cap (engine/steering.py; plain sampling only, not beam search)",
+             default=True)
     a("--log", default="INFO", help="logging level (DEBUG, INFO, WARNING, ERROR)")
     return p
 
@@ -165,6 +169,8 @@ def generate_files(args, loaded, controls) -> list[Path]:
     if unused:
         logging.warning("config %s ignores --%s", config.name, ", --".join(unused))
     stepper = loaded.stepper(args.precision)
+    if args.steering and options.beam_size * options.branch_factor == 1:
+        stepper = SteeredStepper(stepper, steering_for(config.vocab, **controls))
     with tqdm(total=args.num_steps - primer.num_steps, unit="step", desc="generating", file=sys.stderr,
               disable=None) as bar:
         results = generate(stepper, primer, options, schedule, args.num_outputs, progress=bar)

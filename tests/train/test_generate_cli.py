@@ -170,3 +170,21 @@ def test_bad_model_sources(tmp_path, capsys):
     bad_midi.write_bytes(b"MThd garbage")
     assert "--primer_midi" in _error(capsys, [f"--bundle_file={bundle}", f"--primer_midi={bad_midi}"])
     assert "--primer_midi" in _error(capsys, [f"--bundle_file={bundle}", f"--primer_midi={tmp_path / 'no.mid'}"])
+
+
+def _pitch_classes(folder) -> list[int]:
+    return [p % 12 for f in sorted(Path(folder).glob("*.mid"))
+            for p in Performance.from_midi(f, apply_sustain=False).to_notes().pitch.tolist()]
+
+
+def test_steering_keeps_notes_in_the_requested_scale(tmp_path):
+    bundle = tiny_bundle(tmp_path, "multiconditioned_performance_with_dynamics")
+    c_major = "[1,0,1,0,1,1,0,1,0,1,0,1]"
+    for steering in ("true", "false"):
+        assert main([f"--bundle_file={bundle}", f"--output_dir={tmp_path / steering}", "--num_outputs=4",
+                     "--num_steps=1000", f"--pitch_class_histogram={c_major}", "--seed=3",
+                     f"--steering={steering}"]) == 0
+    steered, plain = _pitch_classes(tmp_path / "true"), _pitch_classes(tmp_path / "false")
+    outside = {1, 3, 6, 8, 10}
+    assert steered and not any(pc in outside for pc in steered)
+    assert plain != steered  # the flag really changes sampling
