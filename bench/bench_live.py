@@ -74,6 +74,8 @@ def run_session(loaded, backend, port_name: str, seconds: float, mode: str = "so
     session = Session(config, loaded=loaded, report=lambda text: print(text, file=sys.stderr))
     session.scheduler.recorder = SentLog()
     listener = Listener(port_name, backend)
+    if player is not None:
+        player.open(session)
     session.start()
     if player is not None:
         player(session)
@@ -81,31 +83,43 @@ def run_session(loaded, backend, port_name: str, seconds: float, mode: str = "so
     session.stop()
     time.sleep(0.1)
     listener.close()
+    if player is not None:
+        player.close()
     return session, listener
 
 
-def play_notes(port_name: str, backend, seconds: float, sent: dict):
-    """5 notes/s (pitch cycles so each (note, velocity) pair identifies one message) into the instrument."""
-    def player(session):
-        name = next(n for n in backend.get_output_names() if n.endswith(f":{port_name} in"))
-        out = backend.open_output(name)
-        seen = {}
-        session.on_player_message = lambda m: seen.setdefault((m.type, m.note, m.velocity), time.perf_counter())
+class Player:
+    """5 notes/s into the instrument; each (type, note, velocity) identifies one message. Its port is opened
+    before the clock starts and closed after it stops: opening or closing a JACK client holds the GIL for tens
+    of ms inside rtmidi (a real player is another process and cannot do that to the instrument)."""
+
+    def __init__(self, port_name: str, backend, seconds: float):
+        self.port_name, self.backend, self.seconds = port_name, backend, seconds
+        self.sent, self.arrived, self.out = {}, {}, None
+
+    def open(self, session):
+        name = next(n for n in self.backend.get_output_names() if n.endswith(f":{self.port_name} in"))
+        self.out = self.backend.open_output(name)
+        session.on_player_message = lambda m: self.arrived.setdefault((m.type, m.note, m.velocity),
+                                                                      time.perf_counter())
+
+    def __call__(self, session):
         rng = np.random.default_rng(1)
         start = time.perf_counter()
         k = 0
-        while time.perf_counter() - start < seconds - 0.5:
-            note = int(rng.integers(48, 84))
-            velocity = 1 + k % 126
+        while time.perf_counter() - start < self.seconds - 0.5:
+            note, velocity = int(rng.integers(48, 84)), 1 + k % 126
             for kind, vel in (("note_on", velocity), ("note_off", 0)):
-                key = (kind, note, vel)
-                sent[key] = time.perf_counter()
-                out.send(mido.Message(kind, note=note, velocity=vel))
+                self.sent[(kind, note, vel)] = time.perf_counter()
+                self.out.send(mido.Message(kind, note=note, velocity=vel))
                 time.sleep(0.1)
             k += 1
-        out.close()
-        sent["arrived"] = seen
-    return player
+
+    def close(self):
+        self.out.close()
+
+    def transport(self) -> list[float]:
+        return [self.arrived[k] - self.sent[k] for k in self.sent if k in self.arrived]
 
 
 def ms(summary: dict) -> str:
@@ -156,7 +170,7 @@ def jack_rows(session, listener, minutes: float | None = None) -> list[list[str]
 
 def gil_probe(loaded, seconds: float, model_realtime: bool) -> list[str]:
     """The other design: model steps on their own thread ahead of the clock. Here a clock thread that only
-    wakes on deadlines measures how late it gets while another thread steps the 3x512 model nonstop."""
+    wakes on deadlines measures how late it gets while another thread steps the 3x512 model."""
     stepper = loaded.stepper()
     stop = threading.Event()
 
@@ -167,8 +181,9 @@ def gil_probe(loaded, seconds: float, model_realtime: bool) -> list[str]:
             os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         state = stepper.zero_state(1)
         ids = np.array([300])
-        while not stop.is_set():
+        while not stop.is_set():  # about 110 steps/s: the dense setting's rate, not a nonstop spinner
             _, state = stepper.step(ids, None, state)
+            time.sleep(0.008)
 
     clock, lateness = MonotonicClock(), []
 
@@ -187,7 +202,7 @@ def gil_probe(loaded, seconds: float, model_realtime: bool) -> list[str]:
     stop.set()
     worker.join()
     kind = "real-time" if model_realtime else "normal"
-    return [f"other design: {kind} model thread stepping nonstop; clock wake lateness ms p50 / p99 / max",
+    return [f"other design: {kind} model thread stepping 110/s; clock wake lateness ms p50 / p99 / max",
             ms(Stats.summary(lateness)), "compare: p99 <= 1"]
 
 
@@ -220,12 +235,10 @@ def main(argv=None) -> None:
             ["real-time priority for the clock thread", str(session.realtime), "info"],
             *jack_rows(session, listener),
         ]
-        sent = {}
-        session, _ = run_session(loaded, backend, "bench-duet", args.duet_seconds, mode="duet",
-                                 player=play_notes("bench-duet", backend, args.duet_seconds, sent))
+        player = Player("bench-duet", backend, args.duet_seconds)
+        session, _ = run_session(loaded, backend, "bench-duet", args.duet_seconds, mode="duet", player=player)
         s = session.scheduler.stats
-        arrived = sent.pop("arrived", {})
-        transport = [arrived[k] - sent[k] for k in sent if k in arrived]
+        transport = player.transport()
         rows += [
             [f"duet {args.duet_seconds:g} s, 5 notes/s in: input -> model context, ms p50 / p99 / max "
              f"(n={len(s.input_latency)})", ms(Stats.summary(s.input_latency)), "<= 10 (one step)"],

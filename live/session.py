@@ -162,9 +162,9 @@ class Session:
         # with torch's objects around. Freezing what exists now keeps later collections small.
         gc.collect()
         gc.freeze()
+        self.watcher.start()  # first: it opens its listing clients, which would stall a running clock
         self._thread = threading.Thread(target=self._run_clock, name="scheduler", daemon=True)
         self._thread.start()
-        self.watcher.start()
 
     def _run_clock(self) -> None:
         if self.config.realtime:
