@@ -6,7 +6,13 @@
     session.stop()                                                     # panic, close ports, save recording
 
 `on_event` is called on the clock thread and must not block (append to a deque, post_message); wrap a slow
-callback in EventPump. Player messages reach the scheduler only through the command queue."""
+callback in EventPump. Player messages reach the scheduler only through the command queue.
+
+Things that stall the clock thread from any other thread of this process, because they hold the GIL: opening
+or closing a MIDI client (every mido.open_*/get_*_names call: ~25-60 ms on JACK; list ports through
+live.ports.PortLister instead), a full garbage collection over many long-lived tracked objects (keep session-
+long logs as plain tuples/bytes, see Recorder), and any normal-priority thread preempted while holding the GIL
+(run them with live.clock.make_realtime(HELPER_PRIORITY))."""
 from __future__ import annotations
 
 import collections
@@ -224,7 +230,8 @@ class Session:
         return thread
 
     def use_output(self, name: str | None) -> None:
-        """Switch to a named output (None: the virtual one); opened here, swapped on the clock thread."""
+        """Switch to a named output (None: the virtual one); opened here, swapped on the clock thread.
+        Opening a port holds the GIL for tens of ms: expect one late tick (the swap panics anyway)."""
         ports = PortConfig(**{**vars(self.config.ports), "output": name})
         port, self.output_name = open_output(ports)
         self.commands.put(ReplaceOutput(port, self.output_name))
