@@ -25,5 +25,22 @@ test: $(STAMP) jack
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
+# The shipped model (MODEL_CARD.md): music21 corpus -> dataset -> 3x256 LSTM on the CPU -> bundle -> evaluation.
+M21_SOURCES := bach,palestrina,monteverdi,trecento,josquin,mozart,haydn,schumann_robert,schumann_clara,chopin,joplin,handel,corelli,cpebach,schubert,weber,verdi,oneills1850
+MODEL_CONFIG := optional_multiconditioned_performance_with_dynamics
+MODEL_HPARAMS := batch_size=32,rnn_layer_sizes=[256,256,256],learning_rate=0.002
+MODEL_STEPS ?= 2300
+model: $(STAMP)
+	$(BIN)/performance_rnn_create_dataset --config=$(MODEL_CONFIG) --input=music21:$(M21_SOURCES) \
+		--output_dir=data/m21 --eval_ratio=0.05 --seed=1
+	$(BIN)/performance_rnn_train --config=$(MODEL_CONFIG) --run_dir=runs/default --bf16 --seed=1 \
+		--sequence_example_file=data/m21/training_performances.safetensors --hparams='$(MODEL_HPARAMS)' \
+		--num_training_steps=$(MODEL_STEPS) --checkpoint_every_seconds=300
+	$(BIN)/performance_rnn_generate --save_generator_bundle --run_dir=runs/default \
+		--bundle_file=engine/models/default.safetensors \
+		--bundle_description="3x256 LSTM, optional multiconditioned, music21 corpus (MODEL_CARD.md)"
+	$(BIN)/performance_rnn_evaluate --bundle_file=engine/models/default.safetensors --dataset_dir=data/m21 \
+		--steering=both --json=engine/models/default.eval.json
+
 clean:
 	rm -rf $(VENV) build *.egg-info
