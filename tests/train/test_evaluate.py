@@ -64,7 +64,7 @@ def test_evaluate_reports_likelihood_ngram_and_controls(tmp_path, tiny_bundle_pa
     # the model's NLL is exactly the mean of its per-event log-probabilities on the eval examples
     eval_data = open_split(split_path(data, "eval"))
     loaded = load_bundle(bundle)
-    logps = np.concatenate([loaded.event_log_probs(eval_data.example(i)) for i in range(len(eval_data))])
+    logps = np.concatenate([loaded.label_log_probs(eval_data.example(i)) for i in range(len(eval_data))])
     likelihood = report["likelihood"]
     assert likelihood["model"]["model"]["nll"] == pytest.approx(-logps.mean(), rel=1e-5)
     assert likelihood["model"]["model"]["tokens"] == len(logps)
@@ -170,5 +170,5 @@ def test_a_magenta_bundle_is_measured_too(tmp_path, capsys):
     report = json.loads(report_path.read_text())
     eval_ids = open_split(split_path(data, "eval")).example(0)
     assert np.isfinite(report["likelihood"]["model"]["model"]["nll"])
-    assert load_bundle(mag).event_log_probs(eval_ids).shape == (len(eval_ids) - 1,)
+    assert load_bundle(mag).event_log_probs(eval_ids).shape == (len(eval_ids), 388)
     assert report["control_fidelity"]["steering_on"]["requests"]["scale whole_tone"]["num_outputs"] == 2
