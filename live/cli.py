@@ -146,9 +146,10 @@ def run_headless(session, verbose: bool = False) -> int:
 def _run_tui(session) -> int:
     from .tui.app import make_app
 
-    make_app(session).run()
-    path = session.stop() if session.clock_running else None
-    if path:
+    saved = make_app(session).run() or []  # the app panics and stops the session on quit
+    if session.clock_running:
+        saved.append(session.stop())
+    for path in filter(None, saved):
         print(f"recorded {path}", file=sys.stderr)
     return 1 if session.scheduler.error is not None else 0
 
