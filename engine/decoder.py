@@ -12,6 +12,9 @@ from .events import KIND_CODE, NOTE_ON, TIME_SHIFT, VELOCITY, Vocabulary, bin_to
 from .events import STEPS_PER_SECOND
 
 PENDING, SOUNDING, ENDED = 0, 1, 2
+# Notes cut by the duration rule stay open so a later NOTE_OFF still closes them (Magenta's matching), but a
+# model that never sends one must not grow the state forever: past this many per pitch the oldest are dropped.
+MAX_OPEN_PER_PITCH = 16
 
 
 @dataclass(slots=True)
@@ -71,6 +74,9 @@ class MidiDecoder:
             cut_step, _, note = heapq.heappop(self._cuts)
             if note.state == SOUNDING:
                 out += self._release(note, cut_step)
+                queue = self._open[note.pitch]
+                while len(queue) > MAX_OPEN_PER_PITCH and queue[0].state == ENDED:
+                    queue.popleft()
         self.step = target
         return out
 

@@ -58,3 +58,12 @@ def test_stream_matches_batch_decode():
         else:
             notes.append((pitch, starts[pitch][0] / 100, step / 100, starts[pitch][1]))
     assert sorted(notes) == sorted(Performance.from_events(events).to_notes().to_tuples())
+
+
+def test_cut_notes_that_never_get_a_note_off_do_not_pile_up():
+    from engine.decoder import MAX_OPEN_PER_PITCH
+    events = []
+    for _ in range(100):
+        events += [on(60), *[shift(100)] * 6]
+    _, decoder = decode(events)
+    assert len(decoder._open[60]) <= MAX_OPEN_PER_PITCH + 1
