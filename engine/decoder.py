@@ -10,6 +10,7 @@ import mido
 
 from .events import KIND_CODE, NOTE_ON, TIME_SHIFT, VELOCITY, Vocabulary, bin_to_velocity
 from .events import STEPS_PER_SECOND
+from .performance import NO_VELOCITY_DEFAULT
 
 PENDING, SOUNDING, ENDED = 0, 1, 2
 # Notes cut by the duration rule stay open so a later NOTE_OFF still closes them (Magenta's matching), but a
@@ -32,7 +33,7 @@ class MidiDecoder:
     note-off waits for the last note holding it."""
 
     def __init__(self, num_velocity_bins: int = 32, max_note_duration_steps: int | None = 5 * STEPS_PER_SECOND,
-                 channel: int = 0, default_velocity: int = 100):
+                 channel: int = 0, default_velocity: int = NO_VELOCITY_DEFAULT):
         self.vocab = Vocabulary(num_velocity_bins)
         self.max_steps = max_note_duration_steps
         self.channel = channel
