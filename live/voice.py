@@ -15,7 +15,6 @@ from engine.decoder import MidiDecoder
 from engine.events import (MAX_SHIFT_STEPS, NOTE_OFF, NOTE_ON, STEPS_PER_SECOND, TIME_SHIFT, VELOCITY, Event,
                            velocity_to_bin)
 from engine.sampling import sample_ids
-from engine.steering import steering_for
 
 
 
@@ -39,7 +38,6 @@ class _Checkpoint:
     decoder: MidiDecoder
     velocity_bin: int
     rng_state: dict
-    steer_state: object
 
 
 class Voice:
@@ -55,9 +53,6 @@ class Voice:
         self.state = stepper.zero_state(1)
         self.logits = None
         self.controls = None
-        # Sampling-time steering makes the knobs bite and releases notes before the 5 s cap (engine/steering.py).
-        self.steering = steering_for(self.vocab)
-        self.steer_state = self.steering.new_state(1)
         self.update_controls()
         self.origin = 0  # absolute step of decoder step 0
         self.decoder = self._new_decoder()
@@ -82,7 +77,6 @@ class Voice:
     def reset_context(self) -> None:
         """Forget everything heard (against babble); call start() next."""
         self.state = self.stepper.zero_state(1)
-        self.steer_state = self.steering.new_state(1)
         self.velocity_bin = 0
         self._step(self.vocab.no_event_id)
 
@@ -95,8 +89,6 @@ class Voice:
 
     def update_controls(self) -> None:
         s = self.settings
-        self.steering = self.steering.retarget(*((s.notes_per_second, s.pitch_class_histogram)
-                                                 if s.conditioning else (None, None)))
         if not self.config.control_size:
             self.controls = None
             return
@@ -113,8 +105,7 @@ class Voice:
 
     def _checkpoint(self) -> None:
         self.checkpoints.append(_Checkpoint(self.time, self.state.copy(), self.logits.copy(),
-                                            self.decoder.clone(), self.velocity_bin, self.rng.bit_generator.state,
-                                            self.steer_state.copy()))
+                                            self.decoder.clone(), self.velocity_bin, self.rng.bit_generator.state))
 
     def prune(self, present: int) -> None:
         """Keep only the newest checkpoint at or before `present` and the ones after it."""
@@ -137,7 +128,6 @@ class Voice:
         # The random stream rewinds too: what a run plays depends on its seed and what it heard, never on
         # how far ahead the model happened to be when the rollback came.
         self.rng.bit_generator.state = cp.rng_state
-        self.steer_state = cp.steer_state.copy()
         return True
 
     # ---- model steps ------------------------------------------------------------------------------------
@@ -162,8 +152,6 @@ class Voice:
         elif event.kind == VELOCITY:
             self.velocity_bin = event.value
         self._step(class_id)
-        if decode or event.kind == TIME_SHIFT:  # the player's notes stay out of the density count and release guard
-            self.steering.observe([class_id], self.steer_state)
         if not decode:
             return out
         return out + self._absolute(self.decoder.feed(class_id))
@@ -172,8 +160,7 @@ class Voice:
         return [(self.origin + step, msg) for step, msg in msgs]
 
     def sample(self) -> int:
-        logits = self.steering.apply(self.logits[None], self.steer_state)
-        ids = sample_ids(logits, temperature=self.settings.temperature, rng=self.rng)
+        ids = sample_ids(self.logits[None], temperature=self.settings.temperature, rng=self.rng)
         return int(np.asarray(ids).reshape(-1)[0])
 
     def shift_id(self, steps: int) -> int:
