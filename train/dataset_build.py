@@ -29,6 +29,7 @@ class BuildSettings:
     config_name: str
     eval_ratio: float = 0.1
     seed: int = 0
+    split_by: str = "file"  # "folder": all files of a folder are one piece (several pianists, one score)
     min_events: int = 32  # shorter chunks are discarded (Magenta's PerformanceExtractor)
     max_events: int = 512  # longer chunks are truncated to their first 512 events
     split_seconds: float = SPLIT_SECONDS
@@ -37,6 +38,7 @@ class BuildSettings:
 
     def to_dict(self) -> dict:
         return {"config": self.config_name, "eval_ratio": self.eval_ratio, "seed": self.seed,
+                "split_by": self.split_by,
                 "min_events": self.min_events, "max_events": self.max_events,
                 "split_seconds": self.split_seconds, "stretch_factors": list(self.stretch_factors),
                 "transpositions": list(self.transpositions)}
@@ -73,9 +75,12 @@ def piece_split(settings: BuildSettings, key: str) -> str:
     return "eval" if fraction < settings.eval_ratio else "training"
 
 
-def source_key(source: Source) -> str:
+def source_key(source: Source, split_by: str = "file") -> str:
     """A machine-independent name, so the split does not depend on where the files are: corpus files
-    relative to the corpus folder, other files by the sha256 of their bytes (identical copies agree)."""
+    relative to the corpus folder, folder pieces by their folder under --input, other files by the sha256
+    of their bytes (identical copies agree)."""
+    if split_by == "folder" and source.kind == "midi" and source.folder:
+        return f"folder:{source.folder}"
     if source.kind == "music21":
         return source.path.split("/corpus/", 1)[-1]
     try:
@@ -113,7 +118,8 @@ def _chunk_examples(settings: BuildSettings, num_bins: int, piece: PieceResult, 
 
 
 def process_piece(settings: BuildSettings, source: Source, name: str, notes: NoteList) -> PieceResult:
-    key = f"{source_key(source)}#{name}" if name else source_key(source)
+    key = source_key(source, settings.split_by)
+    key = f"{key}#{name}" if name else key
     split = piece_split(settings, key)
     piece = PieceResult(source.name, name, split, len(notes), notes.total_time)
     if not len(notes):

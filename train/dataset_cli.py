@@ -33,6 +33,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--output_dir", required=True)
     p.add_argument("--eval_ratio", type=float, default=0.1, help="fraction of pieces held out for eval")
     p.add_argument("--seed", type=int, default=0, help="seeds the train/eval split")
+    p.add_argument("--split_by", choices=("file", "folder"), default="file",
+                   help="unit of the train/eval split: each file is a piece, or each folder under --input is one "
+                   "(performances of one score by several pianists, as in ASAP or MAESTRO-by-piece)")
+    p.add_argument("--exclude", default="", help="comma-separated file-name globs to leave out, "
+                   "e.g. 'midi_score.mid' (ASAP's score renderings)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     p.add_argument("--log", default="INFO", help="accepted for compatibility with Magenta")
     return p.parse_args(argv)
@@ -144,8 +149,9 @@ def build(args: argparse.Namespace) -> dict:
     if output_dir.exists() and not output_dir.is_dir():
         raise PerformanceRnnError(f"--output_dir {str(output_dir)!r} is a file; give a folder")
     replacing = output_dir.is_dir() and check_output_dir(output_dir, args.config)
-    sources = resolve_inputs(args.input)
-    settings = BuildSettings(args.config, args.eval_ratio, args.seed)
+    exclude = tuple(p.strip() for p in args.exclude.split(",") if p.strip())
+    sources = resolve_inputs(args.input, exclude)
+    settings = BuildSettings(args.config, args.eval_ratio, args.seed, args.split_by)
     start = time.perf_counter()
     results = run_sources(settings, sources, max(1, args.workers))
     output_dir.mkdir(parents=True, exist_ok=True)

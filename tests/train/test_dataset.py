@@ -193,3 +193,26 @@ def test_truncated_dataset_file_is_a_clear_error(tmp_path):
         path.write_bytes(data[:cut])
         with pytest.raises(DatasetError, match="truncated|unreadable"):
             open_split(path)
+
+
+def test_split_by_folder_keeps_each_pieces_performances_together_and_excludes_scores(tmp_path):
+    """ASAP's layout: <piece folder>/<pianist>.mid plus a midi_score.mid rendering; repeat variants
+    ('3_no_repeat') are the same piece."""
+    root = tmp_path / "asap"
+    for piece in ("Bach/Fugue/1", "Bach/Fugue/2", "Chopin/Etude/3", "Chopin/Etude/3_no_repeat", "Liszt/4"):
+        (root / piece).mkdir(parents=True)
+        for seed, pianist in enumerate(("A01", "B02")):
+            write_midi(root / piece / f"{pianist}.mid", seed=seed, seconds=35)
+        write_midi(root / piece / "midi_score.mid", seed=9, seconds=35)
+    sources = resolve_inputs(str(root), exclude=("midi_score.mid",))
+    assert len(sources) == 10 and not any(s.path.endswith("midi_score.mid") for s in sources)
+    assert {s.folder for s in sources} == {"Bach/Fugue/1", "Bach/Fugue/2", "Chopin/Etude/3", "Liszt/4"}
+    with pytest.raises(Exception, match="matches --exclude"):
+        resolve_inputs(str(root), exclude=("*.mid",))
+    assert build(root, tmp_path / "ds", extra=["--split_by", "folder", "--exclude", "midi_score.mid", "--seed", "1"]) == 0
+    splits = {}
+    for split in ("training", "eval"):
+        for p in open_split(split_path(tmp_path / "ds", split)).info["pieces"]:
+            splits.setdefault(str(Path(p["source"]).parent).removesuffix("_no_repeat"), set()).add(split)
+    assert len(splits) == 4 and all(len(s) == 1 for s in splits.values())  # never one piece on both sides
+    assert {next(iter(s)) for s in splits.values()} == {"training", "eval"}
