@@ -30,6 +30,8 @@ M21_SOURCES := bach,palestrina,monteverdi,trecento,josquin,mozart,haydn,schumann
 MODEL_CONFIG := optional_multiconditioned_performance_with_dynamics
 MODEL_HPARAMS := batch_size=32,rnn_layer_sizes=[256,256,256],learning_rate=0.002
 MODEL_STEPS ?= 2300
+CHORALES_LICENSE := Apache-2.0 (this project's licence; the training scores are public-domain works from the music21 corpus)
+CHORALES_DATA := music21 corpus scores ($(M21_SOURCES)): notated music, no expressive timing or dynamics
 model: $(STAMP)
 	$(BIN)/performance_rnn_create_dataset --config=$(MODEL_CONFIG) --input=music21:$(M21_SOURCES) \
 		--output_dir=data/m21 --eval_ratio=0.05 --seed=1
@@ -37,10 +39,11 @@ model: $(STAMP)
 		--sequence_example_file=data/m21/training_performances.safetensors --hparams='$(MODEL_HPARAMS)' \
 		--num_training_steps=$(MODEL_STEPS) --checkpoint_every_seconds=300
 	$(BIN)/performance_rnn_generate --save_generator_bundle --run_dir=runs/default \
-		--bundle_file=engine/models/default.safetensors \
-		--bundle_description="3x256 LSTM, optional multiconditioned, music21 corpus (MODEL_CARD.md)"
-	$(BIN)/performance_rnn_evaluate --bundle_file=engine/models/default.safetensors --dataset_dir=data/m21 \
-		--steering=both --json=engine/models/default.eval.json
+		--bundle_file=engine/models/chorales.safetensors \
+		--bundle_description="chorales: 3x256 LSTM, optional multiconditioned, music21 corpus scores (MODEL_CARD.md)" \
+		--bundle_license="$(CHORALES_LICENSE)" --bundle_training_data="$(CHORALES_DATA)"
+	$(BIN)/performance_rnn_evaluate --bundle_file=engine/models/chorales.safetensors --dataset_dir=data/m21 \
+		--steering=both --json=engine/models/chorales.eval.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -28,9 +28,43 @@ STORAGE_DTYPES = {"float32": np.float32, "float16": np.float16}
 _CHECKPOINT = re.compile(r"^model-(\d+)\.safetensors$")
 
 
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+SHIPPED_MODELS = ("chorales",)  # short names of the bundles in engine/models, the default first
+DEFAULT_MODEL = SHIPPED_MODELS[0]
+
+
+def shipped_bundle_path(name: str = DEFAULT_MODEL) -> Path:
+    return MODELS_DIR / f"{name}.safetensors"
+
+
 def default_bundle_path() -> Path:
-    """The shipped model (may not exist: then train one or pass a bundle)."""
-    return Path(__file__).resolve().parent / "models" / "default.safetensors"
+    """The shipped default model (may not exist: then train one or pass a bundle)."""
+    return shipped_bundle_path(DEFAULT_MODEL)
+
+
+def resolve_bundle(spec) -> Path:
+    """A bundle file path, or the short name of a shipped model ('chorales', or 'default' for the default);
+    a path wins over a name."""
+    path = Path(spec).expanduser()
+    if path.exists():
+        return path
+    if str(spec) == "default":
+        return default_bundle_path()
+    return shipped_bundle_path(str(spec)) if str(spec) in SHIPPED_MODELS else path
+
+
+def read_bundle_metadata(path) -> dict:
+    """The JSON metadata of one of our bundles without loading its weights ({} for a .mag or a foreign file)."""
+    from safetensors import safe_open
+
+    path = resolve_bundle(path)
+    if path.suffix.lower() != ".safetensors" or not path.is_file():
+        return {}
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            return json.loads((f.metadata() or {}).get("metadata", "{}"))
+    except Exception:  # a damaged file says why when it is loaded; a listing just shows no details
+        return {}
 
 
 def _digest(tensors: dict[str, np.ndarray]) -> str:
@@ -162,10 +196,15 @@ def _check_config(config: PerformanceConfig, wanted: str | None) -> PerformanceC
 
 
 def load_bundle(path, config_name: str | None = None) -> LoadedModel:
-    """Rebuild a model from a bundle (.safetensors of ours, or Magenta .mag). Raises BundleError one-line."""
-    path = Path(path)
+    """Rebuild a model from a bundle (.safetensors of ours, Magenta .mag, or a shipped model's short name).
+    Raises BundleError one-line."""
+    path = resolve_bundle(path)
+    if path.is_dir():
+        raise BundleError(f"bundle {path} is a folder; give a bundle file (.safetensors or .mag) or one of the "
+                          f"shipped models: {', '.join(SHIPPED_MODELS)}")
     if not path.is_file():
-        raise BundleError(f"bundle file {path} does not exist; pass an existing --bundle_file")
+        raise BundleError(f"bundle file {path} does not exist; give an existing file or one of the shipped "
+                          f"models: {', '.join(SHIPPED_MODELS)}")
     if path.suffix.lower() == ".mag":
         from .magenta_bundle import load_mag
 

@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="performance_rnn_live", description="Performance RNN as a live MIDI instrument.")
     a = p.add_argument
-    a("--bundle_file", help="model bundle (default: the shipped engine/models/default.safetensors)")
+    a("--bundle_file", help="model bundle (a file, or a shipped model: expressive, chorales; default: the shipped default)")
     a("--mode", default="duet", choices=MODES, help="solo: improvise; duet: play along, hearing every note; "
                                                     "call: answer after you pause; mute: listen only")
     a("--input", metavar="NAME", help=f"an existing input port, matched loosely (default: a virtual port "

@@ -31,20 +31,13 @@ def models_dirs() -> list[Path]:
     return dirs + [config_dir() / "models"]
 
 
-def shipped_bundle() -> Path:
-    from engine.bundle import default_bundle_path
-
-    return default_bundle_path()
-
-
 def list_bundles() -> dict[str, Path]:
-    """Model name (file stem) -> path: the shipped model first (if present), then the user folders' bundles.
+    """Model name (file stem) -> path: the shipped models first (default first), then the user folders' bundles.
 
-    A user bundle never hides the shipped 'default'; a later folder never hides an earlier one's name."""
-    found: dict[str, Path] = {}
-    shipped = shipped_bundle()
-    if shipped.is_file():
-        found["default"] = shipped
+    A user bundle never hides a shipped name; a later folder never hides an earlier one's name."""
+    from engine.bundle import SHIPPED_MODELS, shipped_bundle_path
+
+    found = {name: shipped_bundle_path(name) for name in SHIPPED_MODELS if shipped_bundle_path(name).is_file()}
     for folder in models_dirs():
         if not folder.is_dir():
             continue
@@ -58,6 +51,10 @@ def resolve_model(name: str) -> Path | None:
     """A preset's `model` value -> bundle path: a listed name, or an existing file path; None if neither."""
     if not name:
         return None
+    if name == "default":
+        from engine.bundle import default_bundle_path
+
+        return default_bundle_path()
     listed = list_bundles()
     if name in listed:
         return listed[name]

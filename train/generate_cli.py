@@ -34,6 +34,9 @@ def build_parser() -> Parser:
     add_bool(p, "save_generator_bundle", "write a bundle of run_dir's latest checkpoint to --bundle_file, "
                                          "instead of generating")
     a("--bundle_description", help="description stored in the bundle written by --save_generator_bundle")
+    a("--bundle_license", help="licence of the saved bundle's weights (e.g. 'CC BY-NC-SA 4.0'): a model trained "
+                               "on licensed data is adapted material")
+    a("--bundle_training_data", help="what the saved bundle was trained on, with attribution")
     a("--config", default=None, help=f"model config (default {DEFAULT_CONFIG}); one of: {', '.join(CONFIGS)}")
     a("--output_dir", default="/tmp/performance_rnn/generated", help="where the MIDI files go")
     a("--num_outputs", type=int, default=10, help="number of performances (one MIDI file each)")
@@ -131,8 +134,9 @@ def save_generator_bundle(args) -> int:
     loaded = load_bundle(source, args.config)
     _check_hparams(loaded.config, args.hparams)
     meta = {k: v for k, v in loaded.metadata.items() if k in ("training_steps", "eval_metrics", "description")}
-    if args.bundle_description is not None:
-        meta["description"] = args.bundle_description
+    for key in ("description", "license", "training_data"):
+        if getattr(args, f"bundle_{key}") is not None:
+            meta[key] = getattr(args, f"bundle_{key}")
     meta["source_checkpoint"] = source.name
     path = save_bundle(args.bundle_file, loaded.model, meta)
     print(f"wrote bundle {path} ({loaded.config.name}, from {source.name})")

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,3 +104,26 @@ def test_latest_checkpoint_picks_the_highest_step(tmp_path):
                  "model-000000300.safetensors.tmp", "notes.txt"]:
         (tmp_path / name).write_bytes(b"")
     assert latest_checkpoint(tmp_path).name == "model-000000200.safetensors"
+
+
+def test_shipped_models_resolve_by_short_name_and_carry_their_licence():
+    from engine.bundle import (DEFAULT_MODEL, SHIPPED_MODELS, default_bundle_path, read_bundle_metadata,
+                               resolve_bundle)
+
+    assert "chorales" in SHIPPED_MODELS and SHIPPED_MODELS[0] == DEFAULT_MODEL
+    for name in SHIPPED_MODELS:
+        path = resolve_bundle(name)
+        assert path.is_file() and path.stem == name
+        meta = read_bundle_metadata(name)  # header only: the tests never load the shipped weights
+        assert meta["license"] and meta["training_data"] and meta["config"]
+    assert resolve_bundle("default") == default_bundle_path()
+
+
+def test_a_path_wins_over_a_short_name_and_a_folder_is_refused(tmp_path, monkeypatch):
+    from engine.bundle import load_bundle, resolve_bundle
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "chorales").write_bytes(b"x")
+    assert resolve_bundle("chorales") == Path("chorales")
+    with pytest.raises(BundleError, match="is a folder; give a bundle file"):
+        load_bundle(tmp_path)
