@@ -12,6 +12,7 @@ KINDS = (NOTE_ON, NOTE_OFF, TIME_SHIFT, VELOCITY)
 KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}  # small ints for vectorized work
 
 STEPS_PER_SECOND = 100  # one step is 10 ms
+MAX_NOTE_SECONDS = 5.0  # Magenta's max_note_duration: decoders end longer notes here
 MAX_SHIFT_STEPS = 100  # one TIME_SHIFT covers at most 1 s
 MAX_VELOCITY_BINS = 127
 DEFAULT_VELOCITY_BINS = 32

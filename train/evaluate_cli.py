@@ -26,6 +26,8 @@ from engine.errors import ConfigError, PerformanceRnnError
 
 from .cli_common import Parser, add_bool, atomic_write, fail, run
 from .control_fidelity import DENSITIES, SCALES, FidelitySettings, check_targets, run_fidelity, standard_requests
+from .eval_tables import fidelity_table, likelihood_table
+from .style_eval import style_table
 
 NGRAM_ORDER = 3
 
@@ -36,6 +38,10 @@ def parse_args(argv=None):
     p.add_argument("--config", help="only to pick a compatible config for a .mag (normally read from the bundle)")
     p.add_argument("--dataset_dir", help="folder with training_/eval_performances.safetensors")
     p.add_argument("--eval_file", help="eval split file (overrides the one in --dataset_dir)")
+    p.add_argument("--midi_dir", help="score these MIDI performances instead (a folder, file or glob; chunked like "
+                   "the eval split, no augmentation)")
+    p.add_argument("--exclude", default="midi_score.mid", help="with --midi_dir: file-name globs to leave out "
+                   "(comma-separated; default: ASAP's score renderings)")
     p.add_argument("--train_file", help="training split for the n-gram (overrides the one in --dataset_dir)")
     p.add_argument("--json", help="write all results to this JSON file")
     p.add_argument("--num_outputs", type=int, default=10, help="outputs per control request (one batch)")
@@ -54,6 +60,7 @@ def parse_args(argv=None):
     add_bool(p, "skip_controls", "skip the control fidelity runs")
     add_bool(p, "skip_likelihood", "skip the eval-split NLL (and the n-gram)")
     add_bool(p, "skip_ngram", "skip the n-gram baseline")
+    add_bool(p, "skip_style", "skip comparing the model's own outputs with the held-out performances")
     return p.parse_args(argv)
 
 
@@ -90,12 +97,13 @@ def model_likelihood(loaded, data, batch_size: int, max_examples: int, progress)
     import torch
 
     from .batches import example_table, make_batch
-    from .metrics import MetricSums, metric_sums
+    from .metrics import MetricSums, kind_loss_sums, metric_sums
 
     config = loaded.config
     table = example_table(config, data)
     keep = np.flatnonzero(table.example < max_examples) if max_examples else np.arange(len(table))
     sums = {False: MetricSums(), True: MetricSums()}
+    kinds = {False: 0.0, True: 0.0}
     progress.total = len(keep)
     with torch.no_grad():
         for start in range(0, len(keep), batch_size):
@@ -106,18 +114,21 @@ def model_likelihood(loaded, data, batch_size: int, max_examples: int, progress)
                 mine = table.disabled[rows] == flag
                 if mine.any():
                     sums[flag] = sums[flag] + metric_sums(config, logits[mine], batch.labels[mine])
+                    kinds[flag] = kinds[flag] + kind_loss_sums(config, logits[mine], batch.labels[mine])
             progress.update(len(rows))
-    out = {"conditioned" if config.conditioned else "model": _metric_values(sums[False])}
+    out = {"conditioned" if config.conditioned else "model": _metric_values(sums[False], kinds[False])}
     if config.optional_conditioning:
-        out["unconditioned"] = _metric_values(sums[True])
+        out["unconditioned"] = _metric_values(sums[True], kinds[True])
     return out
 
 
-def _metric_values(sums) -> dict:
+def _metric_values(sums, kinds) -> dict:
+    from .metrics import kind_nll
+
     values = sums.values()
     return {"nll": values["loss"], "perplexity": values["perplexity"], "accuracy": values["accuracy"],
             "event_accuracy": values["event_accuracy"], "no_event_accuracy": values["no_event_accuracy"],
-            "tokens": sums.tokens}
+            "tokens": sums.tokens, "by_kind": kind_nll(kinds) if sums.tokens else {}}
 
 
 def _eval_sequences(data, max_examples: int) -> list[np.ndarray]:
@@ -151,14 +162,30 @@ def ngram_likelihood(config, train_data, eval_data, max_examples: int, progress)
             "fit_seconds": round(fit_seconds, 2)}
 
 
-def likelihood_section(loaded, args, bar) -> dict:
+def load_eval_data(loaded, args):
+    """The held-out data: --midi_dir performances, else the eval split file; None if neither was given."""
     from .dataset_format import open_split
+    from .heldout import midi_eval_split
 
-    eval_file, train_file = _split_files(args)
+    if args.midi_dir:
+        exclude = tuple(p.strip() for p in args.exclude.split(",") if p.strip())
+        return midi_eval_split(args.midi_dir, loaded.config.name, exclude)
+    eval_file, _ = _split_files(args)
     if eval_file is None:
-        raise PerformanceRnnError("the likelihood needs --dataset_dir or --eval_file (or pass --skip_likelihood)")
+        return None
     eval_data = open_split(eval_file)
     _check_vocabulary(loaded.config, eval_data)
+    return eval_data
+
+
+def likelihood_section(loaded, args, eval_data, bar) -> dict:
+    from .dataset_format import open_split
+
+    _, train_file = _split_files(args)
+    if eval_data is None:
+        raise PerformanceRnnError("the likelihood needs --dataset_dir, --eval_file or --midi_dir "
+                                  "(or pass --skip_likelihood)")
+    eval_file = eval_data.path
     if not len(eval_data):
         raise PerformanceRnnError(f"{eval_file} has no examples; build the dataset with a larger --eval_ratio")
     out = {"eval_file": str(eval_file), "eval_examples": len(_eval_sequences(eval_data, args.max_eval_examples))}
@@ -231,48 +258,13 @@ def fidelity_section(loaded, args, bar) -> dict:
     return out
 
 
-# ---- tables ----------------------------------------------------------------------------------------------
+def style_section(loaded, args, eval_data, bar) -> dict:
+    from .style_eval import StyleSettings, style_section as measure
 
-def _pct(x) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
-
-
-def likelihood_table(section: dict) -> str:
-    lines = [f"### Likelihood on the eval split ({section['eval_examples']} examples)", "",
-             "| model | NLL (nats/event) | perplexity | accuracy | vs n-gram |", "|---|---|---|---|---|"]
-    for name, m in section["model"].items():
-        rel = section.get("nll_vs_ngram", {}).get(name)
-        rel_text = "–" if rel is None else f"{100 * rel:+.1f}%"
-        lines.append(f"| bundle ({name}) | {m['nll']:.4f} | {m['perplexity']:.2f} | {_pct(m['accuracy'])} | "
-                     f"{rel_text} |")
-    if "ngram" in section:
-        g = section["ngram"]
-        lines.append(f"| order-{g['order']} KN n-gram | {g['nll']:.4f} | {g['perplexity']:.2f} | "
-                     f"{_pct(g['accuracy'])} | baseline |")
-    return "\n".join(lines)
-
-
-def fidelity_table(section: dict) -> str:
-    lines = [f"### Control fidelity ({section['num_outputs']} outputs x {section['seconds']:g} s per row, "
-             f"temperature {section['temperature']:g})", "",
-             "| request | steering | notes/s median | notes/s p5..p95 | in classes | outputs without cut note | "
-             "polyphony p50 / p95 |", "|---|---|---|---|---|---|---|"]
-    for key, label in (("steering_off", "off"), ("steering_on", "on")):
-        for name, r in section.get(key, {}).get("requests", {}).items():
-            nps = r["notes_per_second"]
-            lines.append(f"| {name} | {label} | {r['median_notes_per_second']:.2f} | {nps['p5']:.2f}..{nps['p95']:.2f} "
-                         f"| {_pct(r['in_classes_share'])} | {_pct(r['share_without_cut'])} | "
-                         f"{r['polyphony']['p50']:g} / {r['polyphony']['p95']:g} |")
-    modes = [(k, label) for k, label in (("steering_off", "off"), ("steering_on", "on")) if k in section]
-    names = list(dict.fromkeys(t for k, _ in modes for t in section[k]["targets"]))
-    if names:
-        lines += ["", "| target | " + " | ".join(f"steering {label}" for _, label in modes) + " |",
-                  "|---|" + "---|" * len(modes)]
-        for t in names:
-            cells = [("pass" if section[k]["targets"].get(t) else "FAIL") if t in section[k]["targets"] else "–"
-                     for k, _ in modes]
-            lines.append(f"| {t} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    settings = StyleSettings(args.num_outputs, args.seconds, args.temperature, args.seed)
+    steps = int(round(args.seconds * 100)) * (1 + min(args.num_outputs, len(eval_data)))
+    with bar(total=steps, desc="own playing", unit="step") as progress:
+        return measure(loaded.stepper(), eval_data, settings, progress)
 
 
 # ---- main ------------------------------------------------------------------------------------------------
@@ -311,9 +303,13 @@ def evaluate(args) -> dict:
     report = {"bundle": str(path), "config": loaded.config.name,
               "layers": list(loaded.config.hparams.rnn_layer_sizes), "seed": args.seed}
     tables = [f"## Evaluation of {path.name} ({loaded.config.name}, layers {report['layers']})"]
+    eval_data = load_eval_data(loaded, args)
     if not args.skip_likelihood:
-        report["likelihood"] = likelihood_section(loaded, args, bar)
+        report["likelihood"] = likelihood_section(loaded, args, eval_data, bar)
         tables.append(likelihood_table(report["likelihood"]))
+    if not args.skip_style and eval_data is not None:
+        report["style"] = style_section(loaded, args, eval_data, bar)
+        tables.append(style_table(report["style"]))
     if not args.skip_controls:
         report["control_fidelity"] = fidelity_section(loaded, args, bar)
         tables.append(fidelity_table(report["control_fidelity"]))

@@ -4,10 +4,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from engine.configs import PerformanceConfig
+from engine.events import KINDS as KIND_NAMES
 
 from .batches import PAD_LABEL
 
@@ -78,3 +80,23 @@ def format_metrics(step: int, values: dict[str, float], extra: str = "") -> str:
     return (f"step {step}: loss {values['loss']:.4f}, perplexity {values['perplexity']:.2f}, "
             f"accuracy {values['accuracy']:.4f}, event_accuracy {values['event_accuracy']:.4f}, "
             f"no_event_accuracy {values['no_event_accuracy']:.4f}{extra}")
+
+
+
+
+@torch.no_grad()
+def kind_loss_sums(config: PerformanceConfig, logits: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    """[len(KIND_NAMES), 2]: summed cross-entropy and label count per kind of the label event."""
+    mask = labels != PAD_LABEL
+    losses = F.cross_entropy(logits[mask].float(), labels[mask], reduction="none").double().numpy()
+    kinds = config.vocab.kind_codes[labels[mask].numpy()]
+    out = np.zeros((len(KIND_NAMES), 2))
+    np.add.at(out[:, 0], kinds, losses)
+    np.add.at(out[:, 1], kinds, 1)
+    return out
+
+
+def kind_nll(sums: np.ndarray) -> dict[str, dict]:
+    total = max(sums[:, 1].sum(), 1)
+    return {name: {"nll": float(s / n) if n else float("nan"), "share": float(n / total)}
+            for name, (s, n) in zip(KIND_NAMES, sums)}

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.events import STEPS_PER_SECOND
+from engine.events import MAX_NOTE_SECONDS, STEPS_PER_SECOND
 from engine.notes import NoteList
 from engine.performance import Performance
 
-MAX_NOTE_SECONDS = 5.0  # Magenta's generator cuts longer notes (max_note_duration)
 PERCENTILES = (5, 25, 50, 75, 95)
 
 

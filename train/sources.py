@@ -74,5 +74,5 @@ def resolve_inputs(spec: str, exclude: tuple[str, ...] = ()) -> list[Source]:
     for one in specs:
         sources.extend(s for s in _one_spec(one) if not _excluded(s, exclude))
     if not sources:
-        raise PerformanceRnnError(f"every file under --input {spec!r} matches --exclude; loosen the pattern")
+        raise PerformanceRnnError(f"every file of {spec!r} matches the --exclude patterns {', '.join(exclude)}; loosen them")
     return list(dict.fromkeys(sources))

@@ -207,7 +207,7 @@ def test_split_by_folder_keeps_each_pieces_performances_together_and_excludes_sc
     sources = resolve_inputs(str(root), exclude=("midi_score.mid",))
     assert len(sources) == 10 and not any(s.path.endswith("midi_score.mid") for s in sources)
     assert {s.folder for s in sources} == {"Bach/Fugue/1", "Bach/Fugue/2", "Chopin/Etude/3", "Liszt/4"}
-    with pytest.raises(Exception, match="matches --exclude"):
+    with pytest.raises(Exception, match="matches the --exclude patterns"):
         resolve_inputs(str(root), exclude=("*.mid",))
     assert build(root, tmp_path / "ds", extra=["--split_by", "folder", "--exclude", "midi_score.mid", "--seed", "1"]) == 0
     splits = {}

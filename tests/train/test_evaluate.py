@@ -68,6 +68,16 @@ def test_evaluate_reports_likelihood_ngram_and_controls(tmp_path, tiny_bundle_pa
     likelihood = report["likelihood"]
     assert likelihood["model"]["model"]["nll"] == pytest.approx(-logps.mean(), rel=1e-5)
     assert likelihood["model"]["model"]["tokens"] == len(logps)
+    labels = np.concatenate([eval_data.example(i)[1:] for i in range(len(eval_data))])
+    for code, (kind, by_kind) in enumerate(likelihood["model"]["model"]["by_kind"].items()):
+        mine = loaded.config.vocab.kind_codes[labels] == code  # per-kind NLL: the same terms, grouped
+        assert by_kind["share"] == pytest.approx(mine.mean())
+        assert mine.sum() == 0 or by_kind["nll"] == pytest.approx(-logps[mine].mean(), rel=1e-5), kind
+    assert "| NLL by event kind | note_on | note_off | time_shift | velocity |" in out
+    style = report["style"]  # own playing against the eval examples
+    assert style["reference_examples"] == len(eval_data) and style["num_outputs"] == 2
+    assert all(0.0 <= v <= 1.0 for v in (*style["distance"].values(), *style["floor"].values()))
+    assert style["solo_nll_per_event"] > 0 and "Duet check" in out
 
     # the n-gram is fit on every training example and transposition, scored on the same events
     from train.batches import transpose_ids
@@ -104,7 +114,7 @@ def test_optional_conditioning_is_scored_both_ways(tmp_path, tiny_bundle_path, c
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--skip_controls"], "--dataset_dir or --eval_file"),
+    (["--skip_controls"], "--dataset_dir, --eval_file or --midi_dir"),
     (["--skip_likelihood", "--scales", "dorian"], "unknown scale 'dorian'"),
     (["--skip_likelihood", "--densities", "0,2"], "--densities values must be > 0"),
     (["--skip_likelihood", "--steering_options", "pitch_strenght=2"], "unknown steering option 'pitch_strenght'"),
@@ -172,3 +182,35 @@ def test_a_magenta_bundle_is_measured_too(tmp_path, capsys):
     assert np.isfinite(report["likelihood"]["model"]["model"]["nll"])
     assert load_bundle(mag).event_log_probs(eval_ids).shape == (len(eval_ids), 388)
     assert report["control_fidelity"]["steering_on"]["requests"]["scale whole_tone"]["num_outputs"] == 2
+
+
+def test_midi_dir_is_scored_like_an_eval_split(tmp_path, tiny_bundle_path, capsys):
+    from tests.train.test_dataset import write_midi
+
+    folder = tmp_path / "perf" / "piece"
+    folder.mkdir(parents=True)
+    write_midi(folder / "a.mid", seed=1, seconds=40)
+    write_midi(folder / "midi_score.mid", seed=2, seconds=40)  # excluded by default
+    report_path = tmp_path / "r.json"
+    code, out, _ = _run(capsys, "--bundle_file", tiny_bundle_path(), "--midi_dir", tmp_path / "perf",
+                        "--skip_controls", "--skip_ngram", "--skip_style", "--json", report_path)
+    assert code == 0
+    report = json.loads(report_path.read_text())
+    assert report["likelihood"]["eval_examples"] == 2  # 40 s: two 30 s chunks of one file
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--bundle_file", str(tiny_bundle_path()), "--midi_dir", str(tmp_path / "perf"), "--exclude", "*.mid"])
+    assert exit_info.value.code == 2 and "matches the --exclude patterns *.mid" in capsys.readouterr().err
+
+
+def test_style_stats_histograms_and_distances():
+    from train.style_stats import DURATION_EDGES, style_stats, total_variation
+
+    notes = [(60, 0.0, 0.5, 100), (64, 0.0, 0.5, 100), (67, 1.0, 1.2, 30)]  # a chord, then a short note
+    ids = Performance.from_notes(NoteList.from_tuples(notes), 32).ids
+    stats = style_stats([ids], 32)
+    assert stats.velocity_bins.sum() == 2 and stats.bins_used == [2]  # two velocity changes
+    assert stats.durations.sum() == 3 and stats.durations[np.searchsorted(DURATION_EDGES, 0.5) - 1] == 2
+    assert stats.iois[0] == 1 and stats.iois.sum() == 2  # one chord interval (0 s), one of 1 s
+    assert stats.polyphony == [2, 2, 1]
+    assert total_variation(stats.durations, stats.durations) == 0.0
+    assert total_variation(np.array([1, 0]), np.array([0, 1])) == 1.0
