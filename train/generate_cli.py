@@ -39,6 +39,7 @@ def build_parser() -> Parser:
     a("--bundle_training_data", help="what the saved bundle was trained on, with attribution")
     a("--config", default=None, help=f"model config (default {DEFAULT_CONFIG}); one of: {', '.join(CONFIGS)}")
     a("--output_dir", default="/tmp/performance_rnn/generated", help="where the MIDI files go")
+    add_bool(p, "plot", "also draw each output as a piano roll (.png beside the MIDI file; needs matplotlib)")
     a("--num_outputs", type=int, default=10, help="number of performances (one MIDI file each)")
     a("--num_steps", type=int, default=3000, help="total length in 10 ms steps, primer included (3000 = 30 s)")
     a("--primer_pitches", default="", help='a chord to start with, e.g. "[60, 64, 67]" (0.5 s, velocity 100)')
@@ -203,6 +204,11 @@ def _main(argv) -> int:
     loaded = _load_model(args)
     started = time.perf_counter()
     paths = generate_files(args, loaded, controls)
+    if args.plot:
+        from .piano_roll import plot_midi
+
+        for path in paths:
+            plot_midi(path)
     logging.info("wrote %d files to %s in %.1f s (%s)", len(paths), os.fspath(args.output_dir),
                  time.perf_counter() - started, loaded.config.name)
     return 0
