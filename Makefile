@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: play test bench model clean jack
+.PHONY: play test bench model model-expressive clean jack
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +44,27 @@ model: $(STAMP)
 		--bundle_license="$(CHORALES_LICENSE)" --bundle_training_data="$(CHORALES_DATA)"
 	$(BIN)/performance_rnn_evaluate --bundle_file=engine/models/chorales.safetensors --dataset_dir=data/m21 \
 		--steering=both --json=engine/models/chorales.eval.json
+
+# The expressive model (MODEL_CARD.md): real piano performances (ASAP: `git clone` fosfrancesco/asap-dataset, or
+# any folder of performance MIDI such as MAESTRO) -> dataset split by piece folder -> 3x256 LSTM warm-started from
+# the chorales model -> bundle -> evaluation. Re-running resumes the training from its last intact checkpoint.
+DATA ?= ../shared/datasets/asap/performances
+EXPRESSIVE_STEPS ?= 20000
+EXPRESSIVE_LICENSE := CC BY-NC-SA 4.0 (adapted from the ASAP dataset and MAESTRO; non-commercial, share-alike)
+EXPRESSIVE_DATA := ASAP dataset (Foscarin et al., ISMIR 2020): 1,067 Disklavier performances from MAESTRO v2 (Hawthorne et al., ICLR 2019), Yamaha e-Piano Competition; split by piece
+model-expressive: $(STAMP)
+	$(BIN)/performance_rnn_create_dataset --config=$(MODEL_CONFIG) --input=$(DATA) --exclude=midi_score.mid \
+		--split_by=folder --output_dir=data/expressive --eval_ratio=0.1 --seed=1
+	$(BIN)/performance_rnn_train --config=$(MODEL_CONFIG) --run_dir=runs/expressive --bf16 --seed=1 \
+		--sequence_example_file=data/expressive/training_performances.safetensors --hparams='$(MODEL_HPARAMS)' \
+		--warm_start_bundle_file=engine/models/chorales.safetensors \
+		--num_training_steps=$(EXPRESSIVE_STEPS) --checkpoint_every_seconds=300
+	$(BIN)/performance_rnn_generate --save_generator_bundle --run_dir=runs/expressive \
+		--bundle_file=engine/models/expressive.safetensors \
+		--bundle_description="expressive: 3x256 LSTM, optional multiconditioned, real piano performances (MODEL_CARD.md)" \
+		--bundle_license="$(EXPRESSIVE_LICENSE)" --bundle_training_data="$(EXPRESSIVE_DATA)"
+	$(BIN)/performance_rnn_evaluate --bundle_file=engine/models/expressive.safetensors --dataset_dir=data/expressive \
+		--steering=both --json=engine/models/expressive.eval.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -113,7 +113,7 @@ def write_dataset(output_dir: Path, settings: BuildSettings, results, elapsed: f
     for split in SPLITS:
         arrays, pieces = assemble(results, split)
         training = split == "training"
-        info = {"config": settings.config_name, "split": split,
+        info = {"config": settings.config_name, "split": split, "split_by": settings.split_by,
                 "stretch_factors": list(settings.stretch_factors) if training else [1.0],
                 "transpositions": list(settings.transpositions) if training else [0], "pieces": pieces}
         path = split_path(output_dir, split)

@@ -41,8 +41,9 @@ def _nll_per_event(generated) -> list[float]:
 
 
 def _by_piece(data) -> list[list[np.ndarray]]:
-    """Examples grouped by piece; files in one folder are one piece (performances of one score)."""
-    names = [Path(p.get("source", "")).parent.as_posix() + "#" + p.get("name", "")
+    """Examples grouped by piece: by file, or by folder in a dataset split by folder (one score, many pianists)."""
+    by_folder = data.info.get("split_by") == "folder"
+    names = [(Path(p["source"]).parent.as_posix() if by_folder else p["source"]) + "#" + p.get("name", "")
              for p in data.info.get("pieces", [])]
     groups: dict[str, list] = {}
     for i in range(len(data)):
