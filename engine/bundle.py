@@ -21,50 +21,12 @@ from .configs import HParams, PerformanceConfig, get_config
 from .controls import user_controls
 from .errors import BundleError, ConfigError
 from .model import PerformanceModel
+from .shipped import SHIPPED_MODELS, default_bundle_path, resolve_bundle  # noqa: F401 (re-exported)
 
 FORMAT = "performance_rnn_live"
 FORMAT_VERSION = 1
 STORAGE_DTYPES = {"float32": np.float32, "float16": np.float16}
 _CHECKPOINT = re.compile(r"^model-(\d+)\.safetensors$")
-
-
-MODELS_DIR = Path(__file__).resolve().parent / "models"
-SHIPPED_MODELS = ("chorales",)  # short names of the bundles in engine/models, the default first
-DEFAULT_MODEL = SHIPPED_MODELS[0]
-
-
-def shipped_bundle_path(name: str = DEFAULT_MODEL) -> Path:
-    return MODELS_DIR / f"{name}.safetensors"
-
-
-def default_bundle_path() -> Path:
-    """The shipped default model (may not exist: then train one or pass a bundle)."""
-    return shipped_bundle_path(DEFAULT_MODEL)
-
-
-def resolve_bundle(spec) -> Path:
-    """A bundle file path, or the short name of a shipped model ('chorales', or 'default' for the default);
-    a path wins over a name."""
-    path = Path(spec).expanduser()
-    if path.exists():
-        return path
-    if str(spec) == "default":
-        return default_bundle_path()
-    return shipped_bundle_path(str(spec)) if str(spec) in SHIPPED_MODELS else path
-
-
-def read_bundle_metadata(path) -> dict:
-    """The JSON metadata of one of our bundles without loading its weights ({} for a .mag or a foreign file)."""
-    from safetensors import safe_open
-
-    path = resolve_bundle(path)
-    if path.suffix.lower() != ".safetensors" or not path.is_file():
-        return {}
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            return json.loads((f.metadata() or {}).get("metadata", "{}"))
-    except Exception:  # a damaged file says why when it is loaded; a listing just shows no details
-        return {}
 
 
 def _digest(tensors: dict[str, np.ndarray]) -> str:

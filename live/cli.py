@@ -14,6 +14,7 @@ import sys  # noqa: E402
 import threading  # noqa: E402
 
 from engine.errors import PerformanceRnnError  # noqa: E402
+from engine.shipped import shipped_models_help  # noqa: E402
 
 from .clock import HELPER_PRIORITY, make_realtime
 from .commands import MODES, check_lookahead_ms, check_temperature, parse_histogram
@@ -29,7 +30,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="performance_rnn_live", description="Performance RNN as a live MIDI instrument.")
     a = p.add_argument
-    a("--bundle_file", help="model bundle (a file, or a shipped model: expressive, chorales; default: the shipped default)")
+    a("--bundle_file", help="model bundle: a file, or a shipped model by name (default: the first): "
+      + shipped_models_help())
     a("--mode", default="duet", choices=MODES, help="solo: improvise; duet: play along, hearing every note; "
                                                     "call: answer after you pause; mute: listen only")
     a("--input", metavar="NAME", help=f"an existing input port, matched loosely (default: a virtual port "

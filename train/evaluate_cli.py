@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.configs import get_config
+from engine.shipped import shipped_models_help
 from engine.errors import ConfigError, PerformanceRnnError
 
 from .cli_common import Parser, add_bool, atomic_write, fail, run
@@ -34,7 +35,8 @@ NGRAM_ORDER = 3
 
 def parse_args(argv=None):
     p = Parser(prog="performance_rnn_evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--bundle_file", help="bundle to measure (.safetensors or .mag); default: the shipped model")
+    p.add_argument("--bundle_file", help="bundle to measure (.safetensors or .mag), or a shipped model by name "
+                   "(default: the first): " + shipped_models_help())
     p.add_argument("--config", help="only to pick a compatible config for a .mag (normally read from the bundle)")
     p.add_argument("--dataset_dir", help="folder with training_/eval_performances.safetensors")
     p.add_argument("--eval_file", help="eval split file (overrides the one in --dataset_dir)")

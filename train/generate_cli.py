@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from engine.bundle import default_bundle_path, latest_checkpoint, load_bundle, save_bundle
 from engine.configs import CONFIGS, get_config
+from engine.shipped import shipped_models_help
 from engine.errors import ConfigError, MidiReadError
 from engine.generation import ControlSchedule, GenerationOptions, generate
 from engine.primers import build_primer
@@ -30,7 +31,8 @@ def build_parser() -> Parser:
     p = Parser(prog="performance_rnn_generate", description="Generate performances from a trained model.")
     a = p.add_argument
     a("--run_dir", help="training run directory; the latest checkpoint in RUN_DIR/train is used")
-    a("--bundle_file", help="model bundle (.safetensors, or Magenta .mag); takes the config from the bundle")
+    a("--bundle_file", help="model bundle (.safetensors, or Magenta .mag), or a shipped model by name: "
+      + shipped_models_help() + "; takes the config from the bundle")
     add_bool(p, "save_generator_bundle", "write a bundle of run_dir's latest checkpoint to --bundle_file, "
                                          "instead of generating")
     a("--bundle_description", help="description stored in the bundle written by --save_generator_bundle")

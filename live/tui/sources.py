@@ -20,10 +20,14 @@ class SourcesMixin:
                    self.bridge.use_output)
 
     def action_pick_model(self) -> None:
-        models = self.bridge.model_names()
-        self._pick("Model bundle:", models, self.state.model, self.swap_model)
+        from engine.shipped import model_summary
+        from live.user_config import resolve_model
 
-    def _pick(self, title: str, items: list[str], current, use) -> None:
+        models = self.bridge.model_names()
+        details = {name: model_summary(resolve_model(name) or name) for name in models}
+        self._pick("Model bundle:", models, self.state.model, self.swap_model, details)
+
+    def _pick(self, title: str, items: list[str], current, use, details: dict | None = None) -> None:
         if not items:
             self.notify(f"{title} nothing to choose from", severity="warning")
             return
@@ -37,7 +41,7 @@ class SourcesMixin:
                 self.notify(str(err), severity="error", timeout=6)
             self.update_labels()
 
-        self.push_screen(PickScreen(title, items, current), chosen)
+        self.push_screen(PickScreen(title, items, current, details), chosen)
 
     def swap_model(self, name: str) -> None:
         self.state = self.state.replace(model=name)

@@ -107,8 +107,8 @@ def test_latest_checkpoint_picks_the_highest_step(tmp_path):
 
 
 def test_shipped_models_resolve_by_short_name_and_carry_their_licence():
-    from engine.bundle import (DEFAULT_MODEL, SHIPPED_MODELS, default_bundle_path, read_bundle_metadata,
-                               resolve_bundle)
+    from engine.shipped import (DEFAULT_MODEL, SHIPPED_MODELS, default_bundle_path, read_bundle_metadata,
+                                resolve_bundle, shipped_models_help)
 
     assert "chorales" in SHIPPED_MODELS and SHIPPED_MODELS[0] == DEFAULT_MODEL
     for name in SHIPPED_MODELS:
@@ -117,6 +117,7 @@ def test_shipped_models_resolve_by_short_name_and_carry_their_licence():
         meta = read_bundle_metadata(name)  # header only: the tests never load the shipped weights
         assert meta["license"] and meta["training_data"] and meta["config"]
     assert resolve_bundle("default") == default_bundle_path()
+    assert all(f"{name} (" in shipped_models_help() for name in SHIPPED_MODELS)  # --help names each with its licence
 
 
 def test_a_path_wins_over_a_short_name_and_a_folder_is_refused(tmp_path, monkeypatch):

@@ -235,3 +235,21 @@ async def test_reset_key_and_learn_any_control_by_name(session, tmp_path):
         before = cc_123_sent(session)
         app.post_message(PlayerControlChange(mido.Message("control_change", control=64, value=127)))  # a press
         assert await wait_until(lambda: cc_123_sent(session) >= before + 16)
+
+
+async def test_model_picker_shows_each_shipped_models_licence(session, tmp_path):
+    from textual.widgets import OptionList
+
+    from engine.shipped import SHIPPED_MODELS, read_bundle_metadata
+    from live.tui.screens.pickers import PickScreen
+
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_pick_model()
+        await pilot.pause()
+        assert isinstance(app.screen, PickScreen)
+        labels = [str(o.prompt) for o in app.screen.query_one(OptionList).options]
+        for name in SHIPPED_MODELS:
+            licence = read_bundle_metadata(name)["license"].split(" (")[0]
+            assert any(name in label and licence in label for label in labels), labels
+        await pilot.press("escape")

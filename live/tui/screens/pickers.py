@@ -22,14 +22,20 @@ class PickScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "cancel")]
     DEFAULT_CSS = DIALOG_CSS.format(name="PickScreen")
 
-    def __init__(self, title: str, items: list[str], current: str | None = None) -> None:
+    def __init__(self, title: str, items: list[str], current: str | None = None,
+                 details: dict[str, str] | None = None) -> None:
         super().__init__()
         self.title_text, self.items, self.current = title, items, current
+        self.details = details or {}  # shown after an item's name (e.g. a model's licence)
+
+    def _label(self, item: str) -> str:
+        detail = self.details.get(item)
+        return f"{'● ' if item == self.current else '  '}{item}" + (f"  [dim]{detail}[/dim]" if detail else "")
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text)
-            options = OptionList(*[f"{'● ' if i == self.current else '  '}{i}" for i in self.items])
+            options = OptionList(*[self._label(i) for i in self.items])
             options.highlighted = self.items.index(self.current) if self.current in self.items else 0
             yield options
 

@@ -1,0 +1,60 @@
+"""The models shipped in engine/models, by short name, and bundle metadata read from the file header alone
+(no torch, no weights: cheap enough for --help and pickers)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+SHIPPED_MODELS = ("chorales",)  # short names of the bundles in engine/models, the default first
+DEFAULT_MODEL = SHIPPED_MODELS[0]
+
+
+def shipped_bundle_path(name: str = DEFAULT_MODEL) -> Path:
+    return MODELS_DIR / f"{name}.safetensors"
+
+
+def default_bundle_path() -> Path:
+    """The shipped default model (may not exist: then train one or pass a bundle)."""
+    return shipped_bundle_path(DEFAULT_MODEL)
+
+
+def resolve_bundle(spec) -> Path:
+    """A bundle file path, or the short name of a shipped model ('chorales', or 'default' for the default);
+    a path wins over a name."""
+    path = Path(spec).expanduser()
+    if path.exists():
+        return path
+    if str(spec) == "default":
+        return default_bundle_path()
+    return shipped_bundle_path(str(spec)) if str(spec) in SHIPPED_MODELS else path
+
+
+def model_summary(path) -> str:
+    """One line for listings and --help: the description's head and the licence, from the header only."""
+    meta = read_bundle_metadata(path)
+    if not meta:
+        return ""
+    licence = meta.get("license", "licence not recorded").split(" (")[0]
+    about = meta.get("description") or meta.get("config", "")
+    about = about.split(":", 1)[-1].split(" (")[0].strip()  # 'name: what it is (see ...)' -> 'what it is'
+    return f"{about}; {licence}"
+
+
+def shipped_models_help() -> str:
+    """'expressive (…, CC BY-NC-SA 4.0), chorales (…)': the shipped models as --help shows them."""
+    return ", ".join(f"{name} ({model_summary(name) or 'not installed'})" for name in SHIPPED_MODELS)
+
+
+def read_bundle_metadata(path) -> dict:
+    """The JSON metadata of one of our bundles without loading its weights ({} for a .mag or a foreign file)."""
+    from safetensors import safe_open
+
+    path = resolve_bundle(path)
+    if path.suffix.lower() != ".safetensors" or not path.is_file():
+        return {}
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            return json.loads((f.metadata() or {}).get("metadata", "{}"))
+    except Exception:  # a damaged file says why when it is loaded; a listing just shows no details
+        return {}
