@@ -14,7 +14,7 @@ _EXPORTS = {
     "Performance": "performance", "NoteList": "notes", "read_midi": "midi_file", "MidiDecoder": "decoder",
     "PerformanceModel": "model", "Stepper": "stepper", "State": "stepper",
     "sample_ids": "sampling",
-    "load_bundle": "bundle", "save_bundle": "bundle", "LoadedModel": "bundle", "default_bundle_path": "shipped",
+    "load_bundle": "bundle", "save_bundle": "bundle", "LoadedModel": "bundle", "default_bundle_path": "bundle_info",
     "latest_checkpoint": "bundle",
     "GenerationOptions": "generation", "generate": "generation", "ControlSchedule": "generation",
 }

@@ -17,14 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .bundle_info import (FORMAT, FORMAT_VERSION, SHIPPED_MODELS, bundle_metadata,  # noqa: F401 (re-exported)
+                          default_bundle_path, resolve_bundle)
 from .configs import HParams, PerformanceConfig, get_config
 from .controls import user_controls
 from .errors import BundleError, ConfigError
 from .model import PerformanceModel
-from .shipped import SHIPPED_MODELS, default_bundle_path, resolve_bundle  # noqa: F401 (re-exported)
 
-FORMAT = "performance_rnn_live"
-FORMAT_VERSION = 1
 STORAGE_DTYPES = {"float32": np.float32, "float16": np.float16}
 _CHECKPOINT = re.compile(r"^model-(\d+)\.safetensors$")
 
@@ -35,23 +34,6 @@ def _digest(tensors: dict[str, np.ndarray]) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(tensors[name]).tobytes())
     return h.hexdigest()
-
-
-def bundle_metadata(config: PerformanceConfig, extra: dict | None = None) -> dict:
-    """Everything needed to rebuild and describe the model; `extra` adds training steps, metrics, description."""
-    meta = {
-        "format": FORMAT, "format_version": FORMAT_VERSION,
-        "config": config.name, "generator_id": config.id, "hparams": config.hparams.to_dict(),
-        "encoding": config.encoding, "num_classes": config.num_classes,
-        "vocabulary": [list(r) for r in config.vocab.ranges],  # (kind, low, high, first class id)
-        "num_velocity_bins": config.num_velocity_bins, "control_size": config.control_size,
-        "controls": [name for name, on in (("disable_conditioning", config.optional_conditioning),
-                                           ("notes_per_second", config.density_conditioning),
-                                           ("pitch_class_histogram", config.pitch_conditioning)) if on],
-        "training_steps": 0, "eval_metrics": {}, "description": config.description,
-    }
-    meta.update(extra or {})
-    return meta
 
 
 def save_bundle(path, model: PerformanceModel, metadata: dict | None = None, dtype: str = "float32") -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import protowire as pw
+from .bundle_info import bundle_metadata
 from .configs import CONFIGS, PerformanceConfig
 from .errors import BundleError
 from .tf_checkpoint import read_checkpoint
@@ -174,8 +175,6 @@ def read_mag(path) -> tuple[PerformanceConfig, dict[str, np.ndarray], MagBundle]
 
 def load_mag(path) -> tuple[PerformanceConfig, dict[str, np.ndarray], dict]:
     """What engine.bundle.load_bundle needs for a .mag: (config, weights in our layout, metadata)."""
-    from .bundle import bundle_metadata
-
     config, weights, bundle = read_mag(path)
     meta = bundle_metadata(config, {
         "source_format": "magenta_mag", "source_file": Path(path).name,

@@ -14,7 +14,7 @@ import sys  # noqa: E402
 import threading  # noqa: E402
 
 from engine.errors import PerformanceRnnError  # noqa: E402
-from engine.shipped import shipped_models_help  # noqa: E402
+from engine.bundle_info import shipped_models_help  # noqa: E402
 
 from .clock import HELPER_PRIORITY, make_realtime
 from .commands import MODES, check_lookahead_ms, check_temperature, parse_histogram

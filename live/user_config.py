@@ -35,7 +35,7 @@ def list_bundles() -> dict[str, Path]:
     """Model name (file stem) -> path: the shipped models first (default first), then the user folders' bundles.
 
     A user bundle never hides a shipped name; a later folder never hides an earlier one's name."""
-    from engine.shipped import SHIPPED_MODELS, shipped_bundle_path
+    from engine.bundle_info import SHIPPED_MODELS, shipped_bundle_path
 
     found = {name: shipped_bundle_path(name) for name in SHIPPED_MODELS if shipped_bundle_path(name).is_file()}
     for folder in models_dirs():
@@ -52,7 +52,7 @@ def resolve_model(name: str) -> Path | None:
     if not name:
         return None
     if name == "default":
-        from engine.shipped import default_bundle_path
+        from engine.bundle_info import default_bundle_path
 
         return default_bundle_path()
     listed = list_bundles()

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.configs import get_config
-from engine.shipped import shipped_models_help
+from engine.bundle_info import shipped_models_help
 from engine.errors import ConfigError, PerformanceRnnError
 
 from .cli_common import Parser, add_bool, atomic_write, fail, run

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from engine.bundle import default_bundle_path, latest_checkpoint, load_bundle, save_bundle
 from engine.configs import CONFIGS, get_config
-from engine.shipped import shipped_models_help
+from engine.bundle_info import shipped_models_help
 from engine.errors import ConfigError, MidiReadError
 from engine.generation import ControlSchedule, GenerationOptions, generate
 from engine.primers import build_primer

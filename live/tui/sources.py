@@ -20,7 +20,7 @@ class SourcesMixin:
                    self.bridge.use_output)
 
     def action_pick_model(self) -> None:
-        from engine.shipped import model_summary
+        from engine.bundle_info import model_summary
         from live.user_config import resolve_model
 
         models = self.bridge.model_names()

@@ -107,7 +107,7 @@ def test_latest_checkpoint_picks_the_highest_step(tmp_path):
 
 
 def test_shipped_models_resolve_by_short_name_and_carry_their_licence():
-    from engine.shipped import (DEFAULT_MODEL, SHIPPED_MODELS, default_bundle_path, read_bundle_metadata,
+    from engine.bundle_info import (DEFAULT_MODEL, SHIPPED_MODELS, default_bundle_path, read_bundle_metadata,
                                 resolve_bundle, shipped_models_help)
 
     assert "chorales" in SHIPPED_MODELS and SHIPPED_MODELS[0] == DEFAULT_MODEL

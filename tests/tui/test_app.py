@@ -240,7 +240,7 @@ async def test_reset_key_and_learn_any_control_by_name(session, tmp_path):
 async def test_model_picker_shows_each_shipped_models_licence(session, tmp_path):
     from textual.widgets import OptionList
 
-    from engine.shipped import SHIPPED_MODELS, read_bundle_metadata
+    from engine.bundle_info import SHIPPED_MODELS, read_bundle_metadata
     from live.tui.screens.pickers import PickScreen
 
     app = app_for(session, tmp_path)

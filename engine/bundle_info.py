@@ -1,9 +1,14 @@
-"""The models shipped in engine/models, by short name, and bundle metadata read from the file header alone
-(no torch, no weights: cheap enough for --help and pickers)."""
+"""What a bundle says about itself: the metadata written into its header, read back from the header alone (no
+torch, no weights: cheap enough for --help and pickers), and the shipped models in engine/models by short name."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from .configs import PerformanceConfig
+
+FORMAT = "performance_rnn_live"
+FORMAT_VERSION = 1
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 SHIPPED_MODELS = ("chorales",)  # short names of the bundles in engine/models, the default first
@@ -58,3 +63,20 @@ def read_bundle_metadata(path) -> dict:
             return json.loads((f.metadata() or {}).get("metadata", "{}"))
     except Exception:  # a damaged file says why when it is loaded; a listing just shows no details
         return {}
+
+
+def bundle_metadata(config: PerformanceConfig, extra: dict | None = None) -> dict:
+    """Everything needed to rebuild and describe the model; `extra` adds training steps, metrics, description."""
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "config": config.name, "generator_id": config.id, "hparams": config.hparams.to_dict(),
+        "encoding": config.encoding, "num_classes": config.num_classes,
+        "vocabulary": [list(r) for r in config.vocab.ranges],  # (kind, low, high, first class id)
+        "num_velocity_bins": config.num_velocity_bins, "control_size": config.control_size,
+        "controls": [name for name, on in (("disable_conditioning", config.optional_conditioning),
+                                           ("notes_per_second", config.density_conditioning),
+                                           ("pitch_class_histogram", config.pitch_conditioning)) if on],
+        "training_steps": 0, "eval_metrics": {}, "description": config.description,
+    }
+    meta.update(extra or {})
+    return meta
