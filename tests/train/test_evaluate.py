@@ -162,10 +162,11 @@ def test_targets_follow_the_issue():
         return {"notes_per_second_requested": nps, "median_notes_per_second": median, "scale": scale,
                 "in_classes_share": share, "share_without_cut": 1.0, "num_outputs": 10}
     results = {"a": row(1.0, 1.5), "b": row(2.0, 2.4), "c": row(4.0, 5.1), "d": row(8.0, 7.0), "e": row(16.0, 12.0),
-               "f": row(scale="whole_tone", share=0.86)}
+               "f": row(scale="whole_tone", share=0.96), "g": row(scale="c_major", share=0.94)}
     checks = check_targets(results)
-    assert checks["density 2 within 25%"] and not checks["density 4 within 25%"] and checks["density 8 within 25%"]
-    assert checks["density rises monotonically"] and checks["whole_tone >= 85%"]
+    assert not checks["density 1 within 20%"] and checks["density 2 within 20%"]
+    assert not checks["density 4 within 20%"] and checks["density 8 within 20%"] and not checks["density 16 within 20%"]
+    assert checks["density rises monotonically"] and checks["whole_tone >= 95%"] and not checks["c_major >= 95%"]
     assert checks["95% of outputs without a cut note"]
 
 
