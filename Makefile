@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: play test bench model model-expressive clean jack
+.PHONY: play test bench model model-expressive clean jack chromium fluidsynth
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,10 +16,18 @@ $(STAMP): pyproject.toml
 jack:
 	@command -v jackd >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jackd2 >/dev/null)
 
+# The --web test looks at the panel in a headless browser (Debian's chromium).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+
+# The notebook renders its performance to audio offline (FluidSynth and a General MIDI soundfont).
+fluidsynth:
+	@(command -v fluidsynth >/dev/null && test -e /usr/share/sounds/sf2/FluidR3_GM.sf2) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fluidsynth fluid-soundfont-gm >/dev/null)
+
 play: $(STAMP)
 	$(BIN)/performance_rnn_live $(ARGS)
 
-test: $(STAMP) jack
+test: $(STAMP) jack chromium fluidsynth
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -20,6 +20,7 @@ from .clock import HELPER_PRIORITY, make_realtime
 from .commands import MODES, check_lookahead_ms, check_temperature, parse_histogram
 from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
 from .scheduler import EngineError, StateChanged, Stats
+from .web import add_web_arguments, run_web
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--primer_pitches", help='prime with a chord, e.g. "[60, 64, 67]"')
     a("--primer_melody", help='prime with a melody (-2 hold, -1 off, 0..127 on)')
     a("--verbose", action="store_true", help="headless: print every note and state change")
+    add_web_arguments(p)
     return p
 
 
@@ -163,6 +165,8 @@ def main(argv=None) -> int:
             print(describe_ports())
             return 0
         config = session_config(args)
+        if args.web:
+            return run_web(args, sys.argv[1:] if argv is None else list(argv))
         from .session import EventPump, Session
 
         if args.no_tui:
