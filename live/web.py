@@ -1,7 +1,7 @@
 """`performance_rnn_live --web`: the same instrument panel in a browser, served by textual-serve.
 
 Each browser connection runs the panel as its own `performance_rnn_live` process (textual-serve's model);
-one panel at a time, so two tabs never drive the same MIDI output. Bound to 127.0.0.1 unless --host says
+one panel at a time, so two tabs never drive the same MIDI output: the newest browser takes over. Bound to 127.0.0.1 unless --host says
 otherwise: the page has no password, and whoever opens it plays the instrument."""
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 DEFAULT_PORT = 8000
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-HANDOVER_SECONDS = 10.0  # a reloaded tab waits this long for the old panel to quit before it is turned away
 QUIT_SECONDS = 10.0  # a panel told to quit is ended after this long
 
 
@@ -91,41 +90,53 @@ def _panel_server_class():
                 await process.wait()
 
     class PanelServer(Server):
-        """textual-serve's Server with our panel process, one panel at a time, and the page's websocket
-        address taken from the browser's own request (textual-serve builds it from --host, and
-        ws://0.0.0.0 means nothing to a tablet)."""
+        """textual-serve's Server with our panel process, one panel at a time (the newest browser takes
+        over: a reloaded tab, or a tablet whose old connection went quiet), and the page's websocket address
+        taken from the browser's own request (textual-serve builds it from --host, and ws://0.0.0.0 means
+        nothing to a tablet)."""
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._one_panel = asyncio.Lock()
+            self._open = None  # the websocket of the panel that is running
+            self._newest = 0  # count of connections; only the newest waiting one gets the panel
 
         async def handle_index(self, request):
             # No await between this and the template's use of it, so concurrent requests cannot mix.
             self.public_url = f"{request.scheme}://{request.host}"
             return await super().handle_index(request)
 
+        async def on_shutdown(self, app) -> None:
+            """Ctrl-C or SIGTERM: disconnect the browser, so its panel quits (and panics) at once; otherwise
+            aiohttp waits for the open websocket to end by itself."""
+            if self._open is not None:
+                await self._open.close(message=b"the server is stopping")
+
         async def handle_websocket(self, request):
+            self._newest += 1
+            me = self._newest
+            if self._open is not None:
+                print("a new browser takes over the panel", file=sys.stderr, flush=True)
+                await self._open.close(message=b"another browser took over the panel")
+            async with self._one_panel:  # the previous panel quits (and panics) before this one starts
+                if me != self._newest:
+                    return web.Response(status=409, text="a newer browser took over the panel")
+                websocket = self._open = web.WebSocketResponse(heartbeat=15)
+                try:
+                    await self._run_panel(request, websocket)
+                finally:
+                    self._open = None
+            return websocket
+
+        async def _run_panel(self, request, websocket) -> None:
+            await websocket.prepare(request)
+            panel = PanelProcess(self.command, write_bytes=websocket.send_bytes, write_str=websocket.send_str,
+                                 close=websocket.close, download_manager=self.download_manager, debug=self.debug)
             try:
-                await asyncio.wait_for(self._one_panel.acquire(), HANDOVER_SECONDS)
-            except asyncio.TimeoutError:
-                print("refused a second browser: the panel is open in another one", file=sys.stderr, flush=True)
-                return web.Response(status=409, text="the instrument panel is open in another browser")
-            websocket = web.WebSocketResponse(heartbeat=15)
-            panel = None
-            try:
-                await websocket.prepare(request)
-                panel = PanelProcess(self.command, write_bytes=websocket.send_bytes, write_str=websocket.send_str,
-                                     close=websocket.close, download_manager=self.download_manager,
-                                     debug=self.debug)
                 await panel.start(_int(request.query.get("width"), 80), _int(request.query.get("height"), 24))
                 await self._process_messages(websocket, panel)
             finally:
-                try:
-                    if panel is not None:
-                        await panel.stop()  # also when the server shuts down: the panel still panics
-                finally:
-                    self._one_panel.release()
-            return websocket
+                await panel.stop()  # also when the server shuts down: the panel still panics
 
     return PanelServer
 
@@ -142,8 +153,8 @@ def serve(config: WebConfig, argv: list[str]) -> int:
     except ImportError:
         _fail("--web needs textual-serve: pip install 'performance-rnn-live[web]'")
     server = server_class(panel_command(argv), host=config.host, port=config.port, title="Performance RNN Live")
-    print(f"performance_rnn_live: the panel is at http://{config.host}:{config.port} (one browser at a time; "
-          "Ctrl-C stops)", file=sys.stderr, flush=True)
+    print(f"performance_rnn_live: the panel is at http://{config.host}:{config.port} (one browser at a time: "
+          "the newest takes over; Ctrl-C stops)", file=sys.stderr, flush=True)
     try:
         server.serve()
     except OSError as err:  # the port is taken, or the address is not this machine's

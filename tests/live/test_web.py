@@ -1,5 +1,6 @@
 """`performance_rnn_live --web`: the flags, the address it listens on, and the panel seen in a headless
 Chromium over real JACK MIDI; closing the browser quits the panel with a panic."""
+import asyncio
 import io
 import os
 import socket
@@ -8,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import mido
 import numpy as np
 import pytest
@@ -122,54 +124,114 @@ def _find(rows: list[str], text: str) -> tuple[int, int]:
     return next((r, row.index(text)) for r, row in enumerate(rows) if text in row)
 
 
-@pytest.mark.jack
-@pytest.mark.slow
-async def test_panel_in_chromium_shows_the_knobs_and_quits_with_a_panic(jack_backend, tmp_path):  # noqa: F811
+class Panels:
+    """The instrument's virtual output, heard by a listener per panel process (each opens the port anew)."""
+
+    def __init__(self, server: WebServer, name: str):
+        self.server, self.name, self.listeners = server, name, []
+
+    def pids(self) -> list[int]:
+        return _descendants(self.server.proc.pid)
+
+    async def listen(self) -> Listener:
+        """A listener on the newest panel's output, once that panel plays notes."""
+        assert await wait_until(lambda: any(n.endswith(self.name) for n in mido.get_input_names()), 30)
+        listener = Listener(next(n for n in mido.get_input_names() if n.endswith(self.name)))
+        self.listeners.append(listener)
+        assert await wait_until(lambda: any(m.type == "note_on" for _, m in listener.snapshot()), 15)
+        return listener
+
+    def close(self):
+        for listener in self.listeners:
+            listener.port.close()
+
+
+def _ended_with_panic(listener: Listener) -> bool:
+    received = listener.snapshot()
+    return any(m.type == "control_change" and m.control == 120 for _, m in received) and \
+        sounding_after(received) == set()
+
+
+@pytest.fixture
+def panels(jack_backend, tmp_path):  # noqa: F811
     from tests.helpers import tiny_bundle
 
     bundle = tiny_bundle(tmp_path, "optional_multiconditioned_performance_with_dynamics")
     name = f"prnn-web-{time.monotonic_ns()}"
     server = WebServer("--bundle_file", str(bundle), "--no_input", "--mode", "solo", "--seed", "0",
                        "--port_name", name, env=jack_backend.env)
-    listener = None
+    panels = Panels(server, name)
     try:
-        await server.wait_listening()
-        assert _listening(server.port) == {"127.0.0.1"}
-        from aiohttp import ClientSession
-
-        async with ClientSession() as http, http.get(f"http://127.0.0.1:{server.port}/") as page:
-            assert page.status == 200 and f"ws://127.0.0.1:{server.port}/ws" in await page.text()
-        async with Chromium(1280, 900) as browser:
-            await browser.open(f"http://127.0.0.1:{server.port}/")
-            screen = {}
-
-            async def panel_drawn():
-                screen.update(await browser.screen_text() or {})
-                return all(any(k.label in row for row in screen.get("rows", ())) for k in KNOBS)
-
-            deadline = time.monotonic() + 60
-            while not await panel_drawn() and time.monotonic() < deadline:
-                await browser.evaluate("new Promise(r => setTimeout(r, 200))")
-            assert await panel_drawn(), screen.get("rows")
-            outputs = [n for n in mido.get_input_names() if n.endswith(name)]
-            listener = Listener(outputs[0])
-            assert await wait_until(lambda: any(m.type == "note_on" for _, m in listener.snapshot()), 10)
-            png = Image.open(io.BytesIO(await browser.screenshot()))
-            assert png.size == (1280, 900)
-            rows = screen["rows"]
-            blank = _find(rows, " " * 12)
-            assert _ink(png, _cell_box(screen, *blank, 12)) < 0.01
-            for knob in KNOBS:
-                assert _ink(png, _cell_box(screen, *_find(rows, knob.label), len(knob.label))) > 0.05, knob.label
-            assert len(_descendants(server.proc.pid)) >= 1  # the panel's process
-        # The browser is gone: the panel quits, panicking first, and its process ends.
-        assert await wait_until(lambda: not _descendants(server.proc.pid), 20)
-        received = listener.snapshot()
-        assert any(m.type == "control_change" and m.control == 120 for _, m in received)
-        assert sounding_after(received) == set()
+        yield panels
     finally:
-        if listener is not None:
-            listener.port.close()
-        err = server.stop()
-    assert server.proc.returncode == 0, err[-2000:]
-    assert "warning" not in err
+        panels.close()
+        if server.proc.poll() is None:
+            server.stop()
+
+
+async def _drawn_panel(browser: Chromium, timeout: float = 60) -> dict:
+    """The browser's terminal once every knob label is on it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = await browser.screen_text() or {}
+        if all(any(k.label in row for row in screen.get("rows", ())) for k in KNOBS):
+            return screen
+        assert time.monotonic() < deadline, screen.get("rows")
+        await asyncio.sleep(0.2)
+
+
+@pytest.mark.jack
+@pytest.mark.slow
+async def test_panel_in_chromium_shows_the_knobs_and_quits_with_a_panic(panels):
+    server = panels.server
+    await server.wait_listening()
+    assert _listening(server.port) == {"127.0.0.1"}
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{server.port}/") as page:
+        assert page.status == 200 and f"ws://127.0.0.1:{server.port}/ws" in await page.text()
+    async with Chromium(1280, 900) as browser:
+        await browser.open(f"http://127.0.0.1:{server.port}/")
+        screen = await _drawn_panel(browser)
+        listener = await panels.listen()
+        png = Image.open(io.BytesIO(await browser.screenshot()))
+        assert png.size == (1280, 900)
+        rows = screen["rows"]
+        assert _ink(png, _cell_box(screen, *_find(rows, " " * 12), 12)) < 0.01
+        for knob in KNOBS:
+            assert _ink(png, _cell_box(screen, *_find(rows, knob.label), len(knob.label))) > 0.05, knob.label
+        assert panels.pids()
+    # The browser is gone: the panel quits, panicking first, and its process ends.
+    assert await wait_until(lambda: not panels.pids(), 20)
+    assert _ended_with_panic(listener)
+    err = server.stop()
+    assert server.proc.returncode == 0 and "warning" not in err, err[-2000:]
+
+
+async def _connect(http, port: int):
+    """A websocket client standing in for a browser; it reads everything the panel sends."""
+    ws = await http.ws_connect(f"ws://127.0.0.1:{port}/ws?width=120&height=40", max_msg_size=0)
+
+    async def drain():
+        async for _ in ws:
+            pass
+    return ws, asyncio.create_task(drain())
+
+
+@pytest.mark.jack
+@pytest.mark.slow
+async def test_newest_browser_takes_over_and_ctrl_c_panics(panels):
+    await panels.server.wait_listening()
+    async with aiohttp.ClientSession() as http:
+        first, first_reader = await _connect(http, panels.server.port)
+        first_listener = await panels.listen()
+        first_pids = panels.pids()
+        second, second_reader = await _connect(http, panels.server.port)
+        await asyncio.wait_for(first_reader, 20)  # the first browser is disconnected
+        assert first.closed and _ended_with_panic(first_listener)
+        second_listener = await panels.listen()
+        second_pids = panels.pids()
+        assert second_pids and not set(second_pids) & set(first_pids)
+        err = panels.server.stop()  # SIGTERM, as Ctrl-C: the open panel quits with a panic
+        assert panels.server.proc.returncode == 0, err[-2000:]
+        assert _ended_with_panic(second_listener)
+        assert not [pid for pid in second_pids if Path(f"/proc/{pid}").exists()]
+        await asyncio.wait_for(second_reader, 10)
