@@ -1,8 +1,8 @@
 """`performance_rnn_live --web`: the same instrument panel in a browser, served by textual-serve.
 
-Each browser connection runs the panel as its own `performance_rnn_live` process (textual-serve's model);
-one panel at a time, so two tabs never drive the same MIDI output: the newest browser takes over. Bound to 127.0.0.1 unless --host says
-otherwise: the page has no password, and whoever opens it plays the instrument."""
+Each browser connection runs the panel as its own `performance_rnn_live` process (textual-serve's model),
+one panel at a time so two tabs never drive the same MIDI output: the newest browser takes over. Bound to
+127.0.0.1 unless --host says otherwise: the page has no password, and whoever opens it plays the instrument."""
 from __future__ import annotations
 
 import argparse
