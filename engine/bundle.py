@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import atomic_path
 from .bundle_info import (FORMAT, FORMAT_VERSION, SHIPPED_MODELS, bundle_metadata,  # noqa: F401 (re-exported)
                           default_bundle_path, resolve_bundle)
 from .configs import HParams, PerformanceConfig, get_config
@@ -47,10 +47,8 @@ def save_bundle(path, model: PerformanceModel, metadata: dict | None = None, dty
     meta = bundle_metadata(model.config, metadata)
     meta["storage_dtype"] = dtype
     header = {"metadata": json.dumps(meta), "sha256": _digest(tensors)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=header)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
     return path
 
 

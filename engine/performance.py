@@ -1,14 +1,13 @@
 """Performance: a sequence of event class ids, converted from and to notes and MIDI files (Magenta's rules)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import defaultdict, deque
 
 import mido
 import numpy as np
 
 from .errors import MidiReadError
+from .atomic import atomic_path
 from .events import (DEFAULT_VELOCITY_BINS, KIND_CODE, MAX_SHIFT_STEPS, NOTE_OFF, NOTE_ON, STEPS_PER_SECOND,
                      TIME_SHIFT, VELOCITY, Event, Vocabulary, bin_to_velocity, velocity_to_bin)
 from .midi_file import read_midi
@@ -196,15 +195,5 @@ def notes_to_midi(notes: NoteList, program: int = 0, channel: int = 0) -> mido.M
 
 
 def save_midi_atomic(midi: mido.MidiFile, path) -> None:
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".mid.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            midi.save(file=f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        midi.save(str(tmp))

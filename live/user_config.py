@@ -62,10 +62,4 @@ def resolve_model(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write via a temp file and os.replace, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+from engine.atomic import atomic_write_text  # noqa: E402,F401 (presets and the MIDI map are saved with it)

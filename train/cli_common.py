@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
-import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import NoReturn
 
+from engine.atomic import atomic_path
 from engine.errors import PerformanceRnnError
 
 EXIT_BAD_INPUT = 2
@@ -68,19 +65,7 @@ def literal(flag: str, text, expected: str):
         fail(f"--{flag} must be {expected}, not {text!r}")
 
 
-@contextlib.contextmanager
-def atomic_write(path):
-    """with atomic_write(p) as tmp: write tmp; on success tmp replaces p, on error it is removed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+atomic_write = atomic_path  # the engine's one write-then-rename
 
 
 def run(body, *args, **kwargs):

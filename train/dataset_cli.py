@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_write_text
 from engine.configs import CONFIGS, get_config
 from engine.errors import PerformanceRnnError
 
@@ -121,9 +122,7 @@ def write_dataset(output_dir: Path, settings: BuildSettings, results, elapsed: f
         manifest["splits"][split] = split_stats(results, split, arrays)
         manifest["files"][split] = {"path": path.name, "bytes": size}
     manifest["build_seconds"] = round(elapsed, 2)
-    tmp = output_dir / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, output_dir / MANIFEST)
+    atomic_write_text(output_dir / MANIFEST, json.dumps(manifest, indent=1))
     return manifest
 
 

@@ -9,14 +9,13 @@ Transposition and the optional-conditioning flag are applied at batch time (see 
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_path
 from engine.errors import PerformanceRnnError
 
 FORMAT = "performance_rnn_live.dataset"
@@ -42,15 +41,8 @@ def write_split(path, arrays: dict[str, np.ndarray], metadata: dict) -> int:
     path = Path(path)
     tensors = {name: np.ascontiguousarray(arrays[name], dtype=dtype) for name, dtype in ARRAYS.items()}
     meta = {"format": FORMAT, "version": VERSION, "info": json.dumps(metadata, sort_keys=True)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
     return path.stat().st_size
 
 

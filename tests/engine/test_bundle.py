@@ -128,3 +128,21 @@ def test_a_path_wins_over_a_short_name_and_a_folder_is_refused(tmp_path, monkeyp
     assert resolve_bundle("chorales") == Path("chorales")
     with pytest.raises(BundleError, match="is a folder; give a bundle file"):
         load_bundle(tmp_path)
+
+
+def test_atomic_writes_get_ordinary_permissions_and_leave_nothing_on_error(tmp_path):
+    import os
+
+    from engine.atomic import atomic_path, atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "sub" / "a.txt", "hello")
+        assert path.read_text() == "hello" and (path.stat().st_mode & 0o777) == 0o644  # not mkstemp's 0600
+        with pytest.raises(OSError):
+            with atomic_path(tmp_path / "b.txt") as tmp:
+                tmp.write_text("half")
+                raise OSError("disk full")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]  # no b.txt, no temp file
+    finally:
+        os.umask(mask)
