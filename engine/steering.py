@@ -182,6 +182,18 @@ class Steering:
                 state.integral = self._clip_integral(
                     state.integral - self.config.density_integral * new_notes / self.notes_per_second)
 
+    def observe_density(self, class_ids, state: SteeringState) -> None:
+        """Count NOTE_ONs toward the density estimate only (another part's notes: the player's in a duet),
+        leaving the release guard and chord limit to the notes this stream plays itself."""
+        ids = np.asarray(class_ids, np.int64).reshape(-1)
+        new_notes = self.vocab.kind_codes[ids] == _ON
+        if not new_notes.any():
+            return
+        state.notes += new_notes
+        if self.steers_density:
+            state.integral = self._clip_integral(
+                state.integral - self.config.density_integral * new_notes / self.notes_per_second)
+
     def _advance_time(self, state: SteeringState, steps: np.ndarray) -> None:
         dt = steps / STEPS_PER_SECOND
         decay = np.exp(-dt / self.config.density_tau_seconds)

@@ -1,8 +1,10 @@
 """The model's voice: incremental sampling, decoding to MIDI, hearing the player, and rollback to the present.
 
-The voice's context is one event stream on the absolute step grid. A checkpoint (model state, logits, decoder)
-is kept before every TIME_SHIFT, so the stream can be cut back to any step already heard: everything after the
-cut lies in the future and was never sent (duet rollback, knob changes)."""
+The voice's context is one event stream on the absolute step grid. A checkpoint (model state, logits, decoder,
+steering state, random state) is kept before every TIME_SHIFT, so the stream can be cut back to any step
+already heard: everything after the cut lies in the future and was never sent (duet rollback, knob changes).
+Sampling is steered (engine/steering.py) so the density and pitch-class knobs bite, and notes end before the
+5 s cap instead of being cut."""
 from __future__ import annotations
 
 import time
@@ -15,6 +17,7 @@ from engine.decoder import MidiDecoder
 from engine.events import (MAX_SHIFT_STEPS, NOTE_OFF, NOTE_ON, STEPS_PER_SECOND, TIME_SHIFT, VELOCITY, Event,
                            velocity_to_bin)
 from engine.sampling import sample_ids
+from engine.steering import SteeringState, steering_for
 
 
 
@@ -28,6 +31,8 @@ class VoiceSettings:
     conditioning: bool = True
     max_note_seconds: float = 5.0
     channel: int = 0
+    count_player: bool = True  # the player's notes count toward the density knob (the texture's total notes/s)
+    max_events_per_step: int = 32  # then time must move on: a wandering model cannot flood one 10 ms tick
 
 
 @dataclass
@@ -38,6 +43,7 @@ class _Checkpoint:
     decoder: MidiDecoder
     velocity_bin: int
     rng_state: dict
+    steer_state: SteeringState
 
 
 class Voice:
@@ -53,6 +59,11 @@ class Voice:
         self.state = stepper.zero_state(1)
         self.logits = None
         self.controls = None
+        # Sampling-time steering makes the knobs bite and releases notes before the 5 s cap (engine/steering.py).
+        self.steering = steering_for(self.vocab)
+        self.steer_state = self.steering.new_state(1)
+        self.events_this_step = 0  # events since the last TIME_SHIFT (0 at every checkpoint)
+        self._drawn: tuple[int, dict] | None = None  # the last sampled id and the random state before its draw
         self.update_controls()
         self.origin = 0  # absolute step of decoder step 0
         self.decoder = self._new_decoder()
@@ -77,7 +88,8 @@ class Voice:
     def reset_context(self) -> None:
         """Forget everything heard (against babble); call start() next."""
         self.state = self.stepper.zero_state(1)
-        self.velocity_bin = 0
+        self.steer_state = self.steering.new_state(1)
+        self.velocity_bin = self.events_this_step = 0
         self._step(self.vocab.no_event_id)
 
     def start(self, step: int) -> None:
@@ -89,6 +101,8 @@ class Voice:
 
     def update_controls(self) -> None:
         s = self.settings
+        self.steering = self.steering.retarget(*((s.notes_per_second, s.pitch_class_histogram)
+                                                 if s.conditioning else (None, None)))
         if not self.config.control_size:
             self.controls = None
             return
@@ -103,9 +117,15 @@ class Voice:
         """Absolute step the model's context has reached."""
         return self.origin + self.decoder.step
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self, class_id: int | None = None) -> None:
+        # The checkpoint comes before the TIME_SHIFT `class_id` is stepped, so after a rollback that shift is
+        # sampled again: keep the random state from before its draw, so it draws the same, however often the
+        # stream is rolled back to here.
+        drawn = self._drawn
+        rng_state = drawn[1] if drawn is not None and drawn[0] == class_id else self.rng.bit_generator.state
         self.checkpoints.append(_Checkpoint(self.time, self.state.copy(), self.logits.copy(),
-                                            self.decoder.clone(), self.velocity_bin, self.rng.bit_generator.state))
+                                            self.decoder.clone(), self.velocity_bin, rng_state,
+                                            self.steer_state.copy()))
 
     def prune(self, present: int) -> None:
         """Keep only the newest checkpoint at or before `present` and the ones after it."""
@@ -128,6 +148,8 @@ class Voice:
         # The random stream rewinds too: what a run plays depends on its seed and what it heard, never on
         # how far ahead the model happened to be when the rollback came.
         self.rng.bit_generator.state = cp.rng_state
+        self.steer_state = cp.steer_state.copy()
+        self.events_this_step, self._drawn = 0, None
         return True
 
     # ---- model steps ------------------------------------------------------------------------------------
@@ -148,10 +170,15 @@ class Voice:
             # Send the onsets held back at this step first, so that everything after the checkpoint
             # lies strictly later than it: a rollback to here never re-sends a note.
             out = self._absolute(self.decoder.advance(0))
-            self._checkpoint()
+            self._checkpoint(class_id)
         elif event.kind == VELOCITY:
             self.velocity_bin = event.value
+        self.events_this_step = 0 if event.kind == TIME_SHIFT else self.events_this_step + 1
         self._step(class_id)
+        if decode or event.kind == TIME_SHIFT:
+            self.steering.observe([class_id], self.steer_state)
+        elif self.settings.count_player:  # a player's note: counted for density, never ours to release
+            self.steering.observe_density([class_id], self.steer_state)
         if not decode:
             return out
         return out + self._absolute(self.decoder.feed(class_id))
@@ -159,9 +186,19 @@ class Voice:
     def _absolute(self, msgs) -> list:
         return [(self.origin + step, msg) for step, msg in msgs]
 
+    def steered_logits(self) -> np.ndarray:
+        """The logits the next sample is drawn from: the model's, steered toward the knobs ([1, V])."""
+        return self.steering.apply(self.logits[None], self.steer_state)
+
     def sample(self) -> int:
-        ids = sample_ids(self.logits[None], temperature=self.settings.temperature, rng=self.rng)
-        return int(np.asarray(ids).reshape(-1)[0])
+        if self.events_this_step >= self.settings.max_events_per_step:
+            self._drawn = None
+            return self.shift_id(1)
+        before = self.rng.bit_generator.state
+        ids = sample_ids(self.steered_logits(), temperature=self.settings.temperature, rng=self.rng)
+        class_id = int(np.asarray(ids).reshape(-1)[0])
+        self._drawn = (class_id, before)
+        return class_id
 
     def shift_id(self, steps: int) -> int:
         return self.vocab.encode(Event(TIME_SHIFT, min(steps, MAX_SHIFT_STEPS)))
