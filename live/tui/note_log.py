@@ -71,5 +71,15 @@ class NoteLog:
             out[pitch] = part
         return out
 
+    def share_in_classes(self, part: str, levels, now: float) -> float | None:
+        """Share of `part`'s notes started in the window whose pitch class has a fader level above 0; None
+        without notes, or when every class is selected (the share would say nothing)."""
+        if all(level > 0 for level in levels):
+            return None
+        pitches = [n.pitch for n in self.notes if n.part == part and n.start >= now - self.window]
+        if not pitches:
+            return None
+        return sum(1 for p in pitches if levels[p % 12] > 0) / len(pitches)
+
     def notes_per_second(self, part: str, now: float, span: float = 4.0) -> float:
         return sum(1 for t in self.onsets[part] if now - span < t <= now) / span

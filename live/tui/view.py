@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from live.tui.note_log import MODEL, PLAYER, NoteLog
-from live.tui.widgets.meters import MeterReading
+from live.tui.widgets.meters import LATENESS_WINDOW_S, MeterReading
 
-WINDOWS_KEPT = 60  # report windows (0.5 s each by default) behind the lateness p99
+REPORT_SECONDS = 0.5  # the scheduler's report window (SchedulerConfig.stats_every_seconds)
+WINDOWS_KEPT = round(LATENESS_WINDOW_S / REPORT_SECONDS)  # report windows behind both lateness figures
 
 
 class ViewState:
@@ -29,10 +30,11 @@ class ViewState:
         else:
             self.engine[key] = value
 
-    def lateness_p99_ms(self) -> float | None:
+    def lateness_ms(self, percentile: float) -> float | None:
+        """A percentile of the kept windows' worst lateness (100: the worst of all), in ms."""
         if not self.window_max:
             return None
-        return float(np.percentile(np.maximum(np.asarray(self.window_max), 0.0), 99)) * 1000
+        return float(np.percentile(np.maximum(np.asarray(self.window_max), 0.0), percentile)) * 1000
 
     def reading(self, state, log: NoteLog, now: float, bridge) -> MeterReading:
         r = self.report
@@ -41,11 +43,12 @@ class ViewState:
             status += f" ({self.engine.get('call', 'listening')})"
         return MeterReading(
             step_ms=None if r is None else r.step_estimate * 1000,
-            lateness_p99_ms=self.lateness_p99_ms(),
-            lateness_max_ms=None if r is None else max(0.0, r.window_max_lateness) * 1000,
+            lateness_p99_ms=self.lateness_ms(99),
+            lateness_max_ms=self.lateness_ms(100),
             requested_nps=state.notes_per_second if state.conditioning and state.notes_per_second > 0 else None,
             actual_nps=log.notes_per_second(MODEL, now),
             player_nps=log.notes_per_second(PLAYER, now),
+            in_scale=log.share_in_classes(MODEL, state.pitch_levels, now),
             lookahead_ms=state.lookahead_ms,
             late_ticks=0 if r is None else r.late_ticks,
             catchups=0 if r is None else r.catchups,

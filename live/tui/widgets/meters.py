@@ -10,20 +10,25 @@ from textual.widget import Widget
 
 from live.scales import NOTE_NAMES
 
+LATENESS_WINDOW_S = 30  # one window for both lateness figures: a p99 and a max of different spans contradict
+
 
 @dataclass
 class MeterReading:
     step_ms: float | None = None
     """Model step time estimate (the scheduler's pessimistic budget per step)."""
     lateness_p99_ms: float | None = None
-    """p99 over the recent report windows of each window's worst send lateness (an upper bound of the p99)."""
+    """p99, over the last LATENESS_WINDOW_S of report windows, of each window's worst send lateness."""
     lateness_max_ms: float | None = None
-    """Worst send lateness in the last report window."""
+    """Worst send lateness over the same LATENESS_WINDOW_S (so max >= p99 always)."""
     requested_nps: float | None = None
     """The density knob (None: off)."""
     actual_nps: float = 0.0
     """Model note-ons per second over the last 4 s."""
     player_nps: float = 0.0
+    in_scale: float | None = None
+    """Share of the model's notes of the last 10 s inside the pitch classes the faders select (None: no notes
+    or every class selected)."""
     lookahead_ms: float = 0.0
     late_ticks: int = 0
     catchups: int = 0
@@ -67,10 +72,10 @@ class Meters(Widget):
         table.add_column(no_wrap=True)
         table.add_column(no_wrap=True)
         table.add_row("model step", _ms(r.step_ms), _bar(r.step_ms or 0.0, 10.0))
-        table.add_row("late p99", _ms(r.lateness_p99_ms), _bar(r.lateness_p99_ms or 0.0, 10.0))
-        table.add_row("late max", _ms(r.lateness_max_ms), "")
+        table.add_row(f"late {LATENESS_WINDOW_S:g} s", f"p99 {_ms(r.lateness_p99_ms)}", f"max {_ms(r.lateness_max_ms)}")
         wanted = "off" if r.requested_nps is None else f"{r.requested_nps:g}"
         table.add_row("notes/s", f"{wanted} → {r.actual_nps:.1f}", f"you {r.player_nps:.1f}")
+        table.add_row("in scale", "–" if r.in_scale is None else f"{100 * r.in_scale:.0f}%", "model, 10 s")
         table.add_row("lookahead", f"{r.lookahead_ms:.0f} ms", f"{r.pending} queued")
         table.add_row("late ticks", str(r.late_ticks), f"catch-ups {r.catchups}")
         table.add_row("rollbacks", str(r.rollbacks), "")
