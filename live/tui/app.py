@@ -365,5 +365,8 @@ def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentS
     cc_map = CCMap.load(path, set(CONTROL_IDS)) if path is not None else CCMap()
     if state is None and hasattr(session, "config"):
         state = state_from_session_config(session.config)  # the CLI's flags, not the first preset
+        if presets and session.config.notes_per_second is None and not session.config.pitch_class_histogram:
+            # no knob given: start in the first preset's musical state (Calm C major), not with the knobs off
+            state = presets[0].state.replace(mode=state.mode, model=state.model)
     start = state or (presets[0].state if presets else InstrumentState())
     return InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir, problems)

@@ -253,3 +253,17 @@ async def test_model_picker_shows_each_shipped_models_licence(session, tmp_path)
             licence = read_bundle_metadata(name)["license"].split(" (")[0]
             assert any(name in label and licence in label for label in labels), labels
         await pilot.press("escape")
+
+
+async def test_without_knob_flags_the_panel_starts_in_the_first_presets_musical_state(tmp_path):
+    from live.session import SessionConfig
+    from tests.tui.conftest import build_session
+
+    presets = discover_presets([shipped_presets_dir()])
+    session = build_session()
+    session.config = SessionConfig(mode="duet")  # what performance_rnn_live gets with no knob flags
+    app = make_app(session, refresh_hz=0, presets=presets, cc_map_path=None, recordings_dir=tmp_path)
+    assert app.state.notes_per_second == presets[0].state.notes_per_second > 0  # not "off"
+    assert app.state.pitch_levels == presets[0].state.pitch_levels and app.state.mode == "duet"
+    session.config = SessionConfig(mode="solo", notes_per_second=7.0)  # a knob flag wins
+    assert make_app(session, refresh_hz=0, presets=presets, cc_map_path=None).state.notes_per_second == 7.0
