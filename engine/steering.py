@@ -214,13 +214,13 @@ class Steering:
 
     # ---- logits ----------------------------------------------------------------------------------------
 
-    def _rate(self, state: SteeringState) -> np.ndarray:
+    def rate(self, state: SteeringState) -> np.ndarray:
         """The running notes/s estimate per row."""
         return np.maximum(state.notes, 1e-3) / np.maximum(state.time, 1e-6)
 
     def _error(self, state: SteeringState) -> np.ndarray:
         """log(requested / generated) notes/s: > 0 when the output is too sparse."""
-        return np.log(self.notes_per_second) - np.log(self._rate(state))
+        return np.log(self.notes_per_second) - np.log(self.rate(state))
 
     def density_bias(self, state: SteeringState) -> np.ndarray:
         """The controller output b per row ([B]); 0 without a notes/s request."""

@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--record", metavar="PATH", help="write the session (player and model tracks) to this MIDI file on exit")
     a("--no-tui", "--no_tui", dest="no_tui", action="store_true", help="run headless")
     a("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
-    a("--notes_per_second", type=float, help="density control (any value > 0; between bins is interpolated)")
+    a("--notes_per_second", type=float, help="density in notes/s (> 0), steered at sampling time; not given: the "
+      "model keeps its own pace (unconditioned without a scale, else its density input follows the music's)")
     a("--pitch_class_histogram", help='12 relative weights C..B, e.g. "[2,0,1,0,1,1,0,1,0,1,0,1]"')
     a("--disable_conditioning", action="store_true", help="play without the density/pitch controls")
     a("--temperature", type=float, default=1.0, help="softmax temperature (0.05..5; < 1 is more conservative)")

@@ -32,7 +32,8 @@ class InstrumentState:
     """Everything a preset restores. The UI edits one of these; the scheduler gets it as commands."""
 
     notes_per_second: float = 0.0
-    """Density conditioning in notes per second; 0 means off (the model keeps its own pace)."""
+    """Density in notes per second (conditioning plus sampling-time steering); 0 means off: no steering, and
+    the model keeps its own pace (unconditioned with no scale; else its density input follows the music's)."""
     temperature: float = 1.0
     """Sampling temperature: below 1 safer and more repetitive, above 1 wilder."""
     velocity_scale: float = 1.0

@@ -21,12 +21,19 @@ from engine.steering import SteeringState, steering_for
 
 
 
+FOLLOW_FLOOR = 1.0  # notes/s: the least a density that follows the music may ask for
+
+
+def _uniform(histogram) -> bool:
+    return histogram is None or len(set(histogram)) == 1
+
+
 @dataclass
 class VoiceSettings:
     """Knob values the voice samples with."""
 
     temperature: float = 1.0
-    notes_per_second: float | None = None  # None: Magenta's default density
+    notes_per_second: float | None = None  # None: off, the model's own pace (see Voice.update_controls)
     pitch_class_histogram: tuple | None = None  # None: uniform
     conditioning: bool = True
     max_note_seconds: float = 5.0
@@ -100,14 +107,27 @@ class Voice:
         self._checkpoint()
 
     def update_controls(self) -> None:
+        """The model's control inputs and the steering target from the knobs. Density "off" means: no density
+        steering, and the model's own pace: an optionally-conditioned model with no scale either plays
+        unconditioned; otherwise the density input follows the music's recent notes/s (FOLLOW_FLOOR at least,
+        so silence cannot feed on itself), refreshed at every time step."""
         s = self.settings
-        self.steering = self.steering.retarget(*((s.notes_per_second, s.pitch_class_histogram)
-                                                 if s.conditioning else (None, None)))
+        hist = s.pitch_class_histogram if s.conditioning and not _uniform(s.pitch_class_histogram) else None
+        nps = s.notes_per_second if s.conditioning else None
+        self.steering = self.steering.retarget(nps, hist)
+        disable = self.config.optional_conditioning and (not s.conditioning or (nps is None and hist is None))
+        self._control_args = (nps, hist, disable)
+        self._follow = bool(self.config.control_size) and not disable and nps is None \
+            and self.config.density_conditioning
+        self._set_controls()
+
+    def _set_controls(self) -> None:
         if not self.config.control_size:
             self.controls = None
             return
-        disable = not s.conditioning and self.config.optional_conditioning
-        nps, hist = (s.notes_per_second, s.pitch_class_histogram) if s.conditioning else (None, None)
+        nps, hist, disable = self._control_args
+        if self._follow:
+            nps = max(FOLLOW_FLOOR, float(self.steering.rate(self.steer_state)[0]))
         self.controls = user_controls(self.config, nps, hist, disable=disable, smooth_density=True).astype(np.float32)
 
     # ---- time and checkpoints -------------------------------------------------------------------------
@@ -150,6 +170,8 @@ class Voice:
         self.rng.bit_generator.state = cp.rng_state
         self.steer_state = cp.steer_state.copy()
         self.events_this_step, self._drawn = 0, None
+        if self._follow:
+            self._set_controls()
         return True
 
     # ---- model steps ------------------------------------------------------------------------------------
@@ -170,6 +192,8 @@ class Voice:
             # Send the onsets held back at this step first, so that everything after the checkpoint
             # lies strictly later than it: a rollback to here never re-sends a note.
             out = self._absolute(self.decoder.advance(0))
+            if self._follow:
+                self._set_controls()
             self._checkpoint(class_id)
         elif event.kind == VELOCITY:
             self.velocity_bin = event.value

@@ -113,3 +113,29 @@ def test_one_step_holds_at_most_max_events_per_step():
     assert forced == Event(TIME_SHIFT, 1)
     voice.feed(voice.shift_id(1))
     assert voice.events_this_step == 0
+
+
+def test_density_off_means_the_models_own_pace():
+    from engine.controls import user_controls
+    from engine.events import NOTE_OFF, NOTE_ON
+
+    model = tiny_model("optional_multiconditioned_performance_with_dynamics")
+    plain = Voice(model.config, Stepper(model), VoiceSettings(notes_per_second=None, pitch_class_histogram=None))
+    assert np.array_equal(plain.controls, user_controls(model.config, disable=True))  # unconditioned
+
+    voice = steered_voice(notes_per_second=None)  # a scale, no density: the input follows the music
+    vocab = voice.vocab
+    for i in range(20):  # 4 notes/s for 5 s
+        for event in (Event(NOTE_ON, 60 + i % 5), Event(TIME_SHIFT, 10), Event(NOTE_OFF, 60 + i % 5),
+                      Event(TIME_SHIFT, 15)):
+            voice.feed(vocab.encode(event))
+    rate = float(voice.steering.rate(voice.checkpoints[-1].steer_state)[0])  # as of the last time step
+    assert 3.2 < rate < 4.8
+    expected = user_controls(model.config, rate, C_MAJOR, smooth_density=True).astype(np.float32)
+    assert np.array_equal(voice.controls, expected)
+    assert not np.array_equal(voice.controls, user_controls(model.config, None, C_MAJOR, smooth_density=True))
+    assert voice.steering.notes_per_second is None  # and no density steering
+    voice.rollback(100)  # the followed density is part of what a rollback restores
+    expected = user_controls(model.config, max(1.0, float(voice.steering.rate(voice.steer_state)[0])), C_MAJOR,
+                             smooth_density=True).astype(np.float32)
+    assert np.array_equal(voice.controls, expected)
