@@ -208,10 +208,16 @@ def generate(stepper: Stepper, primer: Performance, options: GenerationOptions, 
 
 def sequence_log_likelihood(stepper: Stepper, ids, schedule: ControlSchedule) -> float:
     """log p(e[1:] | e[0]) under the schedule's controls (Magenta's performance_log_likelihood)."""
+    return float(batch_log_likelihood(stepper, np.asarray(ids, np.int64)[None], schedule)[0])
+
+
+def batch_log_likelihood(stepper: Stepper, ids, schedule: ControlSchedule) -> np.ndarray:
+    """[B]: log p(e[1:] | e[0]) of each row of ids [B, T], all rows stepped as one batch, so it runs at the
+    stepper's precision (this is how reduced precisions are checked against float32)."""
     ids = np.asarray(ids, np.int64)
-    controls = schedule.for_inputs(ids)
-    state, total = stepper.zero_state(1), 0.0
-    for t in range(len(ids) - 1):
-        logits, state = stepper.step(ids[t:t + 1], controls[t:t + 1], state)
-        total += float(log_softmax(logits)[0, ids[t + 1]])
+    controls = np.stack([schedule.for_inputs(row) for row in ids])
+    rows, state, total = np.arange(len(ids)), stepper.zero_state(len(ids)), np.zeros(len(ids))
+    for t in range(ids.shape[1] - 1):
+        logits, state = stepper.step(ids[:, t], controls[:, t], state)
+        total += log_softmax(logits)[rows, ids[:, t + 1]]
     return total
