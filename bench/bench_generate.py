@@ -1,11 +1,14 @@
 """Offline generation speed: the seed's example command, and raw batched event throughput.
 
 (a) events: 10 outputs x 3000 generated events in one batch (the peer's "10 x 3000 steps"), through
-    engine.generation with sampling and controls, 3x512 LSTM;
+    engine.generation with sampling and controls, random 3x512 LSTM;
 (b) seed command: performance_rnn_generate --num_outputs=10 --num_steps=3000 --primer_melody=[...] end to end
     (model load, generation, MIDI writing). The model is --bundle, else the shipped default, else random
-    3x512 weights (a random model moves time faster than a trained one, so (a) is the fairer speed figure).
-Each (precision, threads) runs in a child process because BLAS thread counts are fixed per process.
+    3x512 weights.
+(c) the peer, Performance-RNN-PyTorch's GRU 3x512 (bench/peer_rnn.py), 10 x 3000 steps in a child process of
+    the same run, so the ratio is measured under the same load.
+Each (precision, threads) runs in a child process because BLAS thread counts are fixed per process. The default
+precision of the generate CLI is int8 (bench/bench_precision.py shows it keeps the model's NLL).
 """
 from __future__ import annotations
 
@@ -19,39 +22,47 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PEER = "Performance-RNN-PyTorch GRU 3x512: 9.85 s for 10 x 3000 steps"
 MELODY_NOTES = [60, 62, 64, 65, 67, 69, 71, 72]
 MELODY = str(MELODY_NOTES).replace(" ", "")
 
 
-def _model_bundle(args, folder: Path) -> Path:
-    from engine.bundle import default_bundle_path, save_bundle
+def _random_bundle(folder: Path) -> Path:
+    import torch
+
+    from engine.bundle import save_bundle
     from engine.configs import get_config
     from engine.model import PerformanceModel
 
-    if args.bundle:
-        return Path(args.bundle)
-    if default_bundle_path().is_file():
-        return default_bundle_path()
-    import torch
-
     torch.manual_seed(0)
     return save_bundle(folder / "random.safetensors", PerformanceModel(get_config("performance_with_dynamics")),
-                       {"description": "random weights for benchmarking"})
+                       {"description": "random 3x512 weights for benchmarking"})
+
+
+def _seed_bundle(args, folder: Path) -> Path:
+    from engine.bundle import default_bundle_path
+
+    if args.bundle:
+        return Path(args.bundle)
+    return default_bundle_path() if default_bundle_path().is_file() else _random_bundle(folder)
 
 
 def child(args) -> dict:
     import torch
 
+    torch.set_num_threads(args.threads)
+    if args.precision == "peer":
+        from bench.peer_rnn import peer_seconds
+
+        seconds = peer_seconds(Path(args.peer_mirror), 10, args.events)
+        return {"precision": "peer", "threads": args.threads, "events_s": seconds or float("nan"),
+                "seed_s": float("nan"), "files": 0, "model": "random GRU"}
     from engine.bundle import load_bundle
     from engine.generation import ControlSchedule, GenerationOptions, generate
     from engine.primers import build_primer
     from train.generate_cli import main as generate_main
 
-    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = _model_bundle(args, Path(tmp))
-        loaded = load_bundle(bundle)
+        loaded = load_bundle(_random_bundle(Path(tmp)))  # 3x512 like the peer; a trained model is no slower
         stepper = loaded.stepper(args.precision)
         primer = build_primer(loaded.config.num_velocity_bins, 300_000, melody=MELODY_NOTES)
         options = GenerationOptions(num_steps=300_000, seed=0, max_events=args.events)
@@ -60,32 +71,33 @@ def child(args) -> dict:
         events_seconds = time.perf_counter() - start
         assert all(r.num_events == args.events for r in out)
         start = time.perf_counter()
+        bundle = _seed_bundle(args, Path(tmp))
         generate_main([f"--bundle_file={bundle}", f"--output_dir={tmp}/out", "--num_outputs=10",
                        "--num_steps=3000", f"--primer_melody={MELODY}", f"--precision={args.precision}",
                        "--seed=0", "--log=WARNING"])
         seed_seconds = time.perf_counter() - start
         files = sorted(Path(tmp, "out").glob("*.mid"))
         return {"precision": args.precision, "threads": args.threads, "events_s": events_seconds,
-                "seed_s": seed_seconds, "files": len(files), "model": loaded.metadata.get("description", "")}
+                "seed_s": seed_seconds, "files": len(files), "model": load_bundle(bundle).metadata.get("description", "")}
 
 
 def parent(args) -> None:
     rows = []
-    for precision in ("float32", "int8"):
-        for threads in (1, 2):
+    for threads in (1, 2):
+        for precision in ("peer", "float32", "int8"):
             env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
                    "MKL_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
             cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--precision", precision,
-                   "--events", str(args.events)] + (["--bundle", args.bundle] if args.bundle else [])
+                   "--events", str(args.events), "--peer_mirror", args.peer_mirror] + (["--bundle", args.bundle] if args.bundle else [])
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"generation, 3x512 LSTM, model: {rows[0]['model']!r}; load average {os.getloadavg()[0]:.2f}")
+    print(f"generation, random 3x512 LSTM; seed command model: {rows[1]['model']!r}; load average {os.getloadavg()[0]:.2f}")
     print(f"{'precision':9} {'thr':>3} {'10x' + str(args.events) + ' events s':>17} {'events/s':>9} "
-          f"{'seed cmd s':>10} {'files':>5}")
+          f"{'x peer':>6} {'seed cmd s':>10} {'files':>5}")
+    peer = {r["threads"]: r["events_s"] for r in rows if r["precision"] == "peer"}
     for r in rows:
         print(f"{r['precision']:9} {r['threads']:3d} {r['events_s']:17.2f} {10 * args.events / r['events_s']:9.0f} "
-              f"{r['seed_s']:10.2f} {r['files']:5d}")
-    print(f"peer: {PEER}")
+              f"{peer[r['threads']] / r['events_s']:6.1f} {r['seed_s']:10.2f} {r['files']:5d}")
 
 
 def main() -> None:
@@ -94,6 +106,8 @@ def main() -> None:
     p.add_argument("--events", type=int, default=3000, help="events per output for the throughput run")
     p.add_argument("--precision", default="float32")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--peer_mirror", default="/work/.mirror/djosix+Performance-RNN-PyTorch/repo",
+                   help="git dir of Performance-RNN-PyTorch (the peer is skipped, nan, when it is missing)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
