@@ -1,7 +1,6 @@
 """Where the user's files live: config dir, saved presets, MIDI-learn map, and the model folders to list."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from engine.user_dirs import BUNDLE_SUFFIXES, config_dir, models_dirs  # noqa: F401 (shared with the tools)

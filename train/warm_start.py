@@ -12,9 +12,9 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from engine.atomic import atomic_write_text
 from engine.bundle import LoadedModel, load_bundle, resolve_bundle
 from engine.configs import PerformanceConfig, parse_hparams
 from engine.errors import PerformanceRnnError
@@ -57,12 +57,7 @@ def start_record(spec, loaded: LoadedModel, config: PerformanceConfig) -> dict:
 
 
 def write_start_record(train_dir: Path, record: dict) -> Path:
-    path = Path(train_dir) / RECORD
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(Path(train_dir) / RECORD, json.dumps(record, indent=1))
 
 
 def read_start_record(train_dir: Path) -> dict | None:
