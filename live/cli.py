@@ -103,7 +103,6 @@ def session_config(args):
 
     if args.record == "":
         args.record = str(_takes_folder(args) / "take.mid")
-
     if not 1 <= args.channel <= 16:
         _fail(f"--channel must be in range 1..16, not {args.channel}")
     if args.duration is not None and args.duration <= 0:
@@ -170,7 +169,8 @@ def _run_tui(session, args) -> int:
     from .tui.app import make_app
 
     takes = _takes_folder(args)
-    saved = make_app(session, recordings_dir=takes, takes_root=takes if args.takes_dir else None).run() or []  # the app panics and stops the session on quit
+    app = make_app(session, recordings_dir=takes, takes_root=takes if args.takes_dir else None)
+    saved = app.run() or []  # the app panics and stops the session on quit
     if session.clock_running:
         saved.append(session.stop())
     for path in filter(None, saved):
