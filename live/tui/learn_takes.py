@@ -1,8 +1,8 @@
 """'Learn from my takes' (key f): performance_rnn_finetune in the background, then a hot swap to its model.
 
-The fine-tune runs as a separate process (live never imports train), niced to the lowest priority and on one
-thread, so the clock thread and JACK keep their cores. Its `--progress lines` output drives the status line;
-when it has saved the model, the model picker's own swap path loads it off the clock.
+The fine-tune runs as a separate process (live never imports train), at the lowest priority (SCHED_IDLE,
+nice 19) and on one thread, so the clock thread and JACK keep their cores. Its `--progress lines` output
+drives the status line; when it has saved the model, the model picker's own swap path loads it off the clock.
 """
 from __future__ import annotations
 
@@ -20,6 +20,17 @@ NICENESS = 19
 POLL_SECONDS = 0.5
 
 
+def _lowest_priority() -> None:
+    """In the child before exec. A fork keeps the parent thread's real-time policy (the instrument's helper
+    threads are SCHED_FIFO), and nice does not apply to that: leave it first. SCHED_IDLE runs only on a core
+    nothing else wants; where it is refused, a normal policy at nice 19."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    os.nice(NICENESS)
+
+
 class FinetuneJob:
     """One performance_rnn_finetune subprocess; `fraction`, `done`, `error` are updated by a reader thread."""
 
@@ -30,7 +41,7 @@ class FinetuneJob:
                    "--name", name, "--minutes", str(minutes), "--threads", "1", "--progress", "lines", *extra]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env=env, preexec_fn=lambda: os.nice(NICENESS), start_new_session=True)
+                                        env=env, preexec_fn=_lowest_priority, start_new_session=True)
         self._reader = threading.Thread(target=self._read, name="finetune-reader", daemon=True)
         self._reader.start()
 

@@ -21,6 +21,7 @@ async def test_learning_runs_niced_in_the_background_and_swaps_to_the_new_model(
         await pilot.press("f")
         job = app.finetune_job
         assert os.getpriority(os.PRIO_PROCESS, job.process.pid) == 19
+        assert os.sched_getscheduler(job.process.pid) == os.SCHED_IDLE  # never the panel's real-time policy
         assert await wait_until(lambda: job.done, timeout=120)
         assert not job.error and "held-out NLL" in job.summary
         assert (user_models_dir() / f"{job.name}.safetensors").is_file()
