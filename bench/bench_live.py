@@ -208,7 +208,7 @@ def gil_probe(loaded, seconds: float, model_realtime: bool) -> list[str]:
 
 
 def finetune_rows(loaded, backend, seconds: float, solo_lateness) -> list[list[str]]:
-    """Solo again while the panel's 'learn from my takes' job (niced, 1 thread) fine-tunes the shipped model."""
+    """Solo again while the panel's 'learn from my takes' job (SCHED_IDLE, 1 thread) fine-tunes the shipped model."""
     import tempfile
     from pathlib import Path
 
@@ -225,7 +225,7 @@ def finetune_rows(loaded, backend, seconds: float, solo_lateness) -> list[list[s
         job.cancel()
         job.process.wait()
     during, before = Stats.summary(session.scheduler.stats.lateness), Stats.summary(solo_lateness)
-    return [[f"solo {seconds:g} s while fine-tuning in the background (nice 19, 1 thread; reached "
+    return [[f"solo {seconds:g} s while fine-tuning in the background (SCHED_IDLE, nice 19, 1 thread; reached "
              f"{fraction:.0%}): lateness ms p50 / p99 / max", ms(during), "info"],
             ["lateness p99 change from fine-tuning", f"{(during['p99'] - before['p99']) * MS:+.3f} ms", "< 0.5 ms"]]
 
