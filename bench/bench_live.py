@@ -4,10 +4,11 @@ Phases (a private JACK server, dummy driver, p=128, is started and stopped here)
 1. solo, dense: scheduler lateness (send - due), model step time, late ticks; a JACK client records arrivals;
 2. duet: a client plays 5 notes/s into the instrument: input -> model context latency, and lateness meanwhile;
 3. drift: solo for --drift_minutes (default 10): trend of lateness and of JACK arrival - due time;
-4. the alternative design, probed: a model thread stepping beside the clock thread (GIL contention).
+4. solo again while 'learn from my takes' fine-tunes in the background (niced subprocess);
+5. the alternative design, probed: a model thread stepping beside the clock thread (GIL contention).
 The model is a random-init 3x512 LSTM (speed only), its head biased to short TIME_SHIFTs so it plays densely.
 
-Usage: python bench/bench_live.py [--solo_seconds 60] [--duet_seconds 20] [--drift_minutes 10]
+Usage: python bench/bench_live.py [--solo_seconds 60] [--duet_seconds 20] [--drift_minutes 10] [--finetune_seconds 30]
 """
 from __future__ import annotations
 
@@ -206,12 +207,36 @@ def gil_probe(loaded, seconds: float, model_realtime: bool) -> list[str]:
             ms(Stats.summary(lateness)), "compare: p99 <= 1"]
 
 
+def finetune_rows(loaded, backend, seconds: float, solo_lateness) -> list[list[str]]:
+    """Solo again while the panel's 'learn from my takes' job (SCHED_IDLE, 1 thread) fine-tunes the shipped model."""
+    import tempfile
+    from pathlib import Path
+
+    from live.tui.learn_takes import FinetuneJob
+    from tests.style_takes import write_style_takes
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["PRNN_CONFIG_DIR"] = tmp
+        write_style_takes(Path(tmp) / "takes", 3.0)
+        job = FinetuneJob(Path(tmp) / "takes", "chorales", "bench", minutes=seconds / 60 + 1)
+        time.sleep(5)  # past its imports: the training loop is what runs beside the session
+        session, _ = run_session(loaded, backend, "bench-finetune", seconds)
+        fraction = job.fraction
+        job.cancel()
+        job.process.wait()
+    during, before = Stats.summary(session.scheduler.stats.lateness), Stats.summary(solo_lateness)
+    return [[f"solo {seconds:g} s while fine-tuning in the background (SCHED_IDLE, nice 19, 1 thread; reached "
+             f"{fraction:.0%}): lateness ms p50 / p99 / max", ms(during), "info"],
+            ["lateness p99 change from fine-tuning", f"{(during['p99'] - before['p99']) * MS:+.3f} ms", "< 0.5 ms"]]
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--solo_seconds", type=float, default=60)
     p.add_argument("--duet_seconds", type=float, default=20)
     p.add_argument("--drift_minutes", type=float, default=10)
     p.add_argument("--probe_seconds", type=float, default=15)
+    p.add_argument("--finetune_seconds", type=float, default=30, help="solo while a fine-tune runs (0: skip)")
     args = p.parse_args(argv)
     loaded = dense_model()
     # This process plays the instrument's and the player's parts: its other threads are real-time (lowest
@@ -235,6 +260,8 @@ def main(argv=None) -> None:
             ["real-time priority for the clock thread", str(session.realtime), "info"],
             *jack_rows(session, listener),
         ]
+        if args.finetune_seconds > 0:
+            rows += finetune_rows(loaded, backend, args.finetune_seconds, s.lateness)
         player = Player("bench-duet", backend, args.duet_seconds)
         session, _ = run_session(loaded, backend, "bench-duet", args.duet_seconds, mode="duet", player=player)
         s = session.scheduler.stats

@@ -23,6 +23,7 @@ from .configs import HParams, PerformanceConfig, get_config
 from .controls import user_controls
 from .errors import BundleError, ConfigError
 from .model import PerformanceModel
+from .user_dirs import models_dirs
 
 STORAGE_DTYPES = {"float32": np.float32, "float16": np.float16}
 _CHECKPOINT = re.compile(r"^model-(\d+)\.safetensors$")
@@ -145,8 +146,8 @@ def load_bundle(path, config_name: str | None = None) -> LoadedModel:
         raise BundleError(f"bundle {path} is a folder; give a bundle file (.safetensors or .mag) or one of the "
                           f"shipped models: {', '.join(SHIPPED_MODELS)}")
     if not path.is_file():
-        raise BundleError(f"bundle file {path} does not exist; give an existing file or one of the shipped "
-                          f"models: {', '.join(SHIPPED_MODELS)}")
+        raise BundleError(f"bundle file {path} does not exist; give an existing file, a shipped model "
+                          f"({', '.join(SHIPPED_MODELS)}) or a model in {models_dirs()[-1]}")
     if path.suffix.lower() == ".mag":
         from .magenta_bundle import load_mag
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from .configs import PerformanceConfig
+from .user_dirs import find_user_bundle
 
 FORMAT = "performance_rnn_live"
 FORMAT_VERSION = 1
@@ -25,14 +26,18 @@ def default_bundle_path() -> Path:
 
 
 def resolve_bundle(spec) -> Path:
-    """A bundle file path, or the short name of a shipped model ('chorales', or 'default' for the default);
-    a path wins over a name."""
+    """A bundle file path, the short name of a shipped model ('chorales', or 'default' for the default), or
+    the name of a bundle in the user's model folders (e.g. one performance_rnn_finetune made). A path wins
+    over a name, and a shipped name over a user one (as in the instrument's model list)."""
     path = Path(spec).expanduser()
     if path.exists():
         return path
-    if str(spec) == "default":
+    name = str(spec)
+    if name == "default":
         return default_bundle_path()
-    return shipped_bundle_path(str(spec)) if str(spec) in SHIPPED_MODELS else path
+    if name in SHIPPED_MODELS:
+        return shipped_bundle_path(name)
+    return (find_user_bundle(name) if path.name == name else None) or path
 
 
 def model_summary(path) -> str:

@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     a("--output", metavar="NAME", help=f"an existing output port (default: a virtual port '{DEFAULT_OUTPUT}')")
     a("--port_name", default=DEFAULT_OUTPUT, help="name of the virtual ports (the input gets ' in' appended)")
     a("--list-ports", "--list_ports", dest="list_ports", action="store_true", help="list MIDI ports and exit")
-    a("--record", metavar="PATH", help="write the session (player and model tracks) to this MIDI file on exit")
+    a("--record", metavar="PATH", nargs="?", const="", help="write the session (player and model tracks) to this "
+      "MIDI file on exit (no PATH: a dated file in the takes folder)")
+    a("--takes-dir", "--takes_dir", dest="takes_dir", metavar="DIR", help="where takes (r, --record) are saved "
+      "(default: a folder named by date and time in <config dir>/takes, which performance_rnn_finetune reads)")
     a("--no-tui", "--no_tui", dest="no_tui", action="store_true", help="run headless")
     a("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
     a("--notes_per_second", type=float, help="density in notes/s (> 0), steered at sampling time; not given: the "
@@ -83,9 +86,23 @@ def _int_list(flag: str, text):
     return list(value) if isinstance(value, (list, tuple)) else _fail(f"--{flag} must be a list, not {text!r}")
 
 
+def _takes_folder(args):
+    """--takes-dir, else this session's dated folder under the default takes folder (made on first save)."""
+    import datetime
+    from pathlib import Path
+
+    from engine.user_dirs import takes_dir
+
+    if args.takes_dir:
+        return Path(args.takes_dir).expanduser()
+    return takes_dir() / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+
+
 def session_config(args):
     from .session import SessionConfig
 
+    if args.record == "":
+        args.record = str(_takes_folder(args) / "take.mid")
     if not 1 <= args.channel <= 16:
         _fail(f"--channel must be in range 1..16, not {args.channel}")
     if args.duration is not None and args.duration <= 0:
@@ -148,10 +165,12 @@ def run_headless(session, verbose: bool = False) -> int:
     return 1 if session.scheduler.error is not None else 0
 
 
-def _run_tui(session) -> int:
+def _run_tui(session, args) -> int:
     from .tui.app import make_app
 
-    saved = make_app(session).run() or []  # the app panics and stops the session on quit
+    takes = _takes_folder(args)
+    app = make_app(session, recordings_dir=takes, takes_root=takes if args.takes_dir else None)
+    saved = app.run() or []  # the app panics and stops the session on quit
     if session.clock_running:
         saved.append(session.stop())
     for path in filter(None, saved):
@@ -176,7 +195,7 @@ def main(argv=None) -> int:
             code = run_headless(session, args.verbose)
             pump.close()
             return code
-        return _run_tui(Session(config))
+        return _run_tui(Session(config), args)
     except PerformanceRnnError as err:
         _fail(str(err))
 

@@ -1,20 +1,9 @@
 """Where the user's files live: config dir, saved presets, MIDI-learn map, and the model folders to list."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-APP_DIR = "performance-rnn-live"
-BUNDLE_SUFFIXES = (".safetensors", ".mag")
-
-
-def config_dir() -> Path:
-    """$PRNN_CONFIG_DIR, else $XDG_CONFIG_HOME/performance-rnn-live, else ~/.config/performance-rnn-live."""
-    explicit = os.environ.get("PRNN_CONFIG_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base).expanduser() / APP_DIR
+from engine.user_dirs import BUNDLE_SUFFIXES, config_dir, models_dirs  # noqa: F401 (shared with the tools)
 
 
 def user_presets_dir() -> Path:
@@ -23,12 +12,6 @@ def user_presets_dir() -> Path:
 
 def midi_map_path() -> Path:
     return config_dir() / "midi_map.json"
-
-
-def models_dirs() -> list[Path]:
-    """Folders scanned for bundles: every entry of $PRNN_MODELS (os.pathsep-separated), then <config>/models."""
-    dirs = [Path(p).expanduser() for p in os.environ.get("PRNN_MODELS", "").split(os.pathsep) if p]
-    return dirs + [config_dir() / "models"]
 
 
 def list_bundles() -> dict[str, Path]:

@@ -117,10 +117,12 @@ def _chunk_examples(settings: BuildSettings, num_bins: int, piece: PieceResult, 
         piece.pitch_range.append((int(pitched.min(initial=127)), int(pitched.max(initial=0))))
 
 
-def process_piece(settings: BuildSettings, source: Source, name: str, notes: NoteList) -> PieceResult:
-    key = source_key(source, settings.split_by)
-    key = f"{key}#{name}" if name else key
-    split = piece_split(settings, key)
+def process_piece(settings: BuildSettings, source: Source, name: str, notes: NoteList,
+                  split: str | None = None) -> PieceResult:
+    """One piece's examples; `split` forces its side (else a seeded hash of its key decides)."""
+    if split is None:
+        key = source_key(source, settings.split_by)
+        split = piece_split(settings, f"{key}#{name}" if name else key)
     piece = PieceResult(source.name, name, split, len(notes), notes.total_time)
     if not len(notes):
         piece.discarded["no_notes"] += 1

@@ -10,23 +10,29 @@ from engine.configs import CONFIGS, get_config
 from engine.errors import PerformanceRnnError
 
 from .cli_common import Parser, add_bool, run as run_cli
+from .warm_start import FINETUNE_LEARNING_RATE, FINETUNE_STEPS, warm_start_config
 
 
 def parse_args(argv=None):
     p = Parser(prog="performance_rnn_train", description=__doc__)
-    p.add_argument("--config", default="performance", help=f"one of: {', '.join(CONFIGS)}")
+    p.add_argument("--config", default=None, help=f"one of: {', '.join(CONFIGS)} (default: performance, or the "
+                   "--warm_start_bundle_file's)")
     p.add_argument("--run_dir", required=True, help="checkpoints and TensorBoard logs go to run_dir/train (eval: "
                    "run_dir/eval)")
     p.add_argument("--sequence_example_file", required=True,
                    help="training_performances.safetensors (or eval_performances.safetensors with --eval)")
     p.add_argument("--hparams", default="", help="e.g. 'batch_size=32,rnn_layer_sizes=[256,256]'")
-    p.add_argument("--num_training_steps", type=int, default=0, help="stop after this many steps (0: until stopped)")
+    p.add_argument("--num_training_steps", type=int, default=None, help="stop after this many steps (0: until "
+                   f"stopped; default 0, or {FINETUNE_STEPS} with --warm_start_bundle_file)")
     add_bool(p, "eval", "evaluate checkpoints of run_dir/train instead of training")
     add_bool(p, "eval_once", "with --eval: evaluate the latest checkpoint and exit")
     p.add_argument("--eval_interval_seconds", type=float, default=60.0)
     p.add_argument("--eval_timeout_seconds", type=float, default=300.0,
                    help="with --eval: exit after this long without a new checkpoint")
-    p.add_argument("--warm_start_bundle_file", type=Path, help="start from these weights (fresh optimizer and step)")
+    p.add_argument("--warm_start_bundle_file", help="fine-tune: start from this bundle's weights (ours or a Magenta "
+                   ".mag, a file or a model name) with its config and layer sizes, a fresh optimizer and step, "
+                   f"learning_rate {FINETUNE_LEARNING_RATE} unless --hparams sets one; recorded in "
+                   "run_dir/train/warm_start.json")
     p.add_argument("--device", default=None, help="cpu or cuda[:n] (default: cuda if available)")
     p.add_argument("--num_checkpoints", type=int, default=10, help="checkpoints to keep")
     p.add_argument("--summary_frequency", type=int, default=10, help="log metrics every this many steps")
@@ -41,6 +47,8 @@ def parse_args(argv=None):
 
 
 def _check_args(args) -> None:
+    if args.num_training_steps is None:
+        args.num_training_steps = FINETUNE_STEPS if args.warm_start_bundle_file else 0
     for name in ("num_training_steps", "checkpoint_every_steps", "threads"):
         if getattr(args, name) < 0:
             raise PerformanceRnnError(f"--{name} must be >= 0, not {getattr(args, name)!r}")
@@ -66,7 +74,10 @@ def _setup_torch(args):
 
 def run(args) -> None:
     _check_args(args)
-    config = get_config(args.config).with_hparams(args.hparams)
+    if args.warm_start_bundle_file:
+        config = warm_start_config(args.warm_start_bundle_file, args.config, args.hparams)
+    else:
+        config = get_config(args.config or "performance").with_hparams(args.hparams)
     device = _setup_torch(args)
     from . import distributed
 

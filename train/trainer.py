@@ -24,6 +24,7 @@ from .batches import BatchStream, DataPosition, example_table, make_batch
 from .checkpoints import CheckpointManager, TrainingState, check_run_config
 from .dataset_format import open_split
 from .metrics import TAGS, MetricSums, format_metrics, metric_sums, token_losses
+from .warm_start import read_start_record, start_record, write_start_record
 
 
 @dataclass
@@ -43,6 +44,8 @@ class TrainSettings:
     bf16: bool = False  # bfloat16 autocast: ~3x faster on this CPU (AVX-512 bf16/AMX); fp32 weights
     warm_start_bundle: Path | None = None
     log: callable = field(default=print, repr=False)
+    max_seconds: float = 0.0  # 0 = no time budget; else stop (and save) once this much training time passed
+    on_step: callable = field(default=None, repr=False)  # on_step(step, seconds since the start): progress
 
 
 class StopFlag:
@@ -128,12 +131,15 @@ class Trainer:
         return DataPosition(int(state.info["epoch"]), int(state.info["index"]))
 
     def _warm_start(self, path: Path) -> None:
-        """Magenta's --warm_start_bundle_file: weights only; step, optimizer and data start fresh."""
+        """Magenta's --warm_start_bundle_file: weights only; step, optimizer and data start fresh. The run
+        directory records the start (warm_start.json), and so does every checkpoint's metadata."""
         loaded = load_bundle(path, self.config.name)
         try:
             self.model.load_weights(loaded.model.state_dict())
         except PerformanceRnnError as err:
             raise PerformanceRnnError(f"--warm_start_bundle_file {path}: {err}") from None
+        if self.dist.is_main:
+            write_start_record(self.train_dir, start_record(path, loaded, self.config))
         self.s.log(f"warm start from {path}")
 
     def _train_step(self) -> MetricSums:
@@ -164,6 +170,9 @@ class Trainer:
                 "world_size": self.dist.world}
         state = TrainingState(self.step, info, self.optimizer.state_dict(), torch.get_rng_state())
         extra = {"training_steps": self.step, "train_metrics": metrics or {}}
+        started = read_start_record(self.train_dir)
+        if started:
+            extra["warm_start"] = started
         self.checkpoints.save(self.model, extra, state)
 
     def _summary(self, sums: MetricSums, seconds: float, tokens: int) -> dict:
@@ -185,7 +194,11 @@ class Trainer:
             # purge_step drops the points a killed run logged after its last checkpoint (steps > self.step)
             self.writer = SummaryWriter(str(self.train_dir), purge_step=self.step + 1 if self.step else None)
 
-    def _done(self) -> bool:
+    def _done(self, started: float | None = None) -> bool:
+        if started is not None and self.s.max_seconds:
+            over = time.monotonic() - started >= self.s.max_seconds
+            if distributed.any_true(self.dist, over):  # replicas' clocks differ: all stop at the same step
+                return True
         return bool(self.s.num_training_steps) and self.step >= self.s.num_training_steps
 
     def run(self) -> dict:
@@ -193,11 +206,14 @@ class Trainer:
         self._open_writer()
         values, window, window_tokens = {}, MetricSums(), 0
         last_save, window_start, saved_step = time.monotonic(), time.monotonic(), self.step
+        started = time.monotonic()
         if self._done():
             self.s.log(f"already trained {self.step} steps (--num_training_steps {self.s.num_training_steps})")
         with StopFlag() as stop:
-            while not self._done():
+            while not self._done(started):
                 sums = self._train_step()
+                if self.s.on_step is not None:
+                    self.s.on_step(self.step, time.monotonic() - started)
                 window, window_tokens = window + sums, window_tokens + sums.tokens * self.dist.world
                 if self.step % self.s.summary_frequency == 0:
                     values = self._summary(window, time.monotonic() - window_start, window_tokens)

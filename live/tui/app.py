@@ -23,6 +23,7 @@ from live.tui.bridge import Bridge, as_bridge
 from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
 from live.tui.keys import app_bindings
 from live.tui.learn import MidiLearnMixin
+from live.tui.learn_takes import LearnTakesMixin
 from live.tui.sources import SourcesMixin
 from live.tui.messages import (EngineFailed, EngineReport, EngineSink, EngineStateChanged, NotesArrived,
                                StatsUpdated)
@@ -50,7 +51,7 @@ def _knob(spec, state: InstrumentState) -> Knob:
                 off_at_low=spec.off_at_low, low_label=spec.low_label, id=spec.id)
 
 
-class InstrumentApp(MidiLearnMixin, SourcesMixin, App):
+class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "Performance RNN Live"
     BINDINGS = app_bindings()
@@ -123,6 +124,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, App):
         sys.setswitchinterval(min(sys.getswitchinterval(), UI_SWITCH_INTERVAL))  # after: a session sets its own
 
     def on_unmount(self) -> None:
+        self.stop_learning()
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
         self.bridge.stop()
@@ -353,7 +355,8 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, App):
 
 def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentState | None = None,
              cc_map_path: Path | None | str = "user", refresh_hz: float = 15.0, autostart: bool = True,
-             presets_dir: Path | None = None, recordings_dir: Path | None = None) -> InstrumentApp:
+             presets_dir: Path | None = None, recordings_dir: Path | None = None,
+             takes_root: Path | None = None) -> InstrumentApp:
     """Build the panel for a session (real or fake). presets default to shipped + saved ones; the MIDI map
     is read from the user config dir ('user') or a given path, or not kept at all (None)."""
     bridge = as_bridge(session)
@@ -369,4 +372,6 @@ def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentS
             # no knob given: start in the first preset's musical state (Calm C major), not with the knobs off
             state = presets[0].state.replace(mode=state.mode, model=state.model)
     start = state or (presets[0].state if presets else InstrumentState())
-    return InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir, problems)
+    app = InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir, problems)
+    app.takes_root = takes_root  # what "learn from my takes" (f) reads; None: the default takes folder
+    return app

@@ -146,3 +146,21 @@ def test_atomic_writes_get_ordinary_permissions_and_leave_nothing_on_error(tmp_p
         assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]  # no b.txt, no temp file
     finally:
         os.umask(mask)
+
+
+def test_a_user_model_resolves_by_name_but_never_hides_a_shipped_one(tmp_path, monkeypatch):
+    from engine.bundle import load_bundle, resolve_bundle
+    from engine.bundle_info import shipped_bundle_path
+    from engine.user_dirs import user_models_dir
+
+    monkeypatch.setenv("PRNN_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("PRNN_MODELS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    mine = tiny_bundle(user_models_dir(), name="my-style.safetensors")
+    tiny_bundle(user_models_dir(), name="chorales.safetensors")
+    assert resolve_bundle("my-style") == mine
+    assert load_bundle("my-style").metadata["description"] == "tiny test model"
+    assert resolve_bundle("chorales") == shipped_bundle_path("chorales")
+    assert resolve_bundle("sub/my-style") == Path("sub/my-style")  # only bare names are looked up
+    with pytest.raises(BundleError, match="or a model in .*config/models"):
+        load_bundle("nobody")

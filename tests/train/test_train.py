@@ -1,6 +1,7 @@
 """performance_rnn_train: end to end (kill, resume, stop signal, eval, TensorBoard) and the loop's parts."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import signal
@@ -21,6 +22,8 @@ from train.dataset_format import split_path
 from train.metrics import MetricSums, metric_sums
 from train.trainer import Trainer, TrainSettings, clip_per_tensor
 from train.distributed import DistInfo
+
+from tests.helpers import tiny_bundle
 
 from .test_dataset import exit_code, write_midi
 
@@ -207,3 +210,45 @@ def test_eval_job_watches_until_the_last_step(dataset, tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "eval" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [3] and rows[0]["tokens"] > 0
     assert rows[0]["perplexity"] == pytest.approx(np.exp(rows[0]["loss"]))
+
+
+def _warm_args(ds: Path, run_dir: Path, bundle, *extra) -> list[str]:
+    return ["--run_dir", str(run_dir), "--sequence_example_file", str(split_path(ds, "training")),
+            "--warm_start_bundle_file", str(bundle), "--threads", "1", *extra]
+
+
+def test_warm_start_cli_takes_the_bundles_config_and_records_the_start(dataset, tmp_path):
+    from train.warm_start import FINETUNE_LEARNING_RATE
+
+    base = tiny_bundle(tmp_path, CONFIG, layers=(32,))
+    run = tmp_path / "ft"
+    assert train_cli.main(_warm_args(dataset, run, base, "--num_training_steps", "2",
+                                     "--hparams", "batch_size=4")) == 0
+    record = json.loads((run / "train" / "warm_start.json").read_text())
+    assert record["path"] == str(base.resolve()) and record["config"] == CONFIG
+    assert record["sha256"] == hashlib.sha256(base.read_bytes()).hexdigest()
+    hparams = json.loads((run / "train" / "run_config.json").read_text())["hparams"]
+    assert hparams["learning_rate"] == FINETUNE_LEARNING_RATE and hparams["rnn_layer_sizes"] == [32]
+    loaded = load_bundle(run / "train" / "model-000000002.safetensors")
+    assert loaded.metadata["warm_start"]["sha256"] == record["sha256"]
+    assert loaded.metadata["training_steps"] == 2
+
+
+def test_warm_start_accepts_a_magenta_mag(dataset, tmp_path):
+    mag = REPO / "tests" / "fixtures" / "mag" / f"{CONFIG}.mag"
+    run = tmp_path / "ft"
+    assert train_cli.main(_warm_args(dataset, run, mag, "--num_training_steps", "1",
+                                     "--hparams", "batch_size=2")) == 0
+    assert json.loads((run / "train" / "warm_start.json").read_text())["config"] == CONFIG
+    before, after = load_bundle(mag), load_bundle(run / "train" / "model-000000001.safetensors")
+    assert before.config.hparams.rnn_layer_sizes == after.config.hparams.rnn_layer_sizes
+
+
+def test_warm_start_of_another_config_or_other_layers_is_refused(dataset, tmp_path, capsys):
+    base = tiny_bundle(tmp_path, CONFIG, layers=(32,))
+    for extra, message in ((["--config", "performance"], "bundle is for config performance_with_dynamics"),
+                           (["--hparams", "rnn_layer_sizes=[64]"], "fine-tuning keeps them")):
+        assert exit_code(train_cli.main, _warm_args(dataset, tmp_path / "ft", base, *extra)) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "ft").exists()
