@@ -19,12 +19,12 @@ import mido
 class ProcessListener:
     """Runs this module as a child and collects (arrival time, Message) from it."""
 
-    def __init__(self, port_suffix: str, env: dict, timeout: float = 10.0):
+    def __init__(self, port_suffix: str, env: dict | None = None, timeout: float = 10.0):
         self.lock = threading.Lock()
         self.received: list[tuple[float, mido.Message]] = []
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.live.jack_listener", port_suffix], cwd=root,
-                                     env={**os.environ, **env, "PYTHONPATH": root}, stdin=subprocess.PIPE,
+                                     env={**os.environ, **(env or {}), "PYTHONPATH": root}, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         self.ready = threading.Event()
         self.reader = threading.Thread(target=self._read, daemon=True)
