@@ -17,7 +17,12 @@ inputs these adjustments act on the logits before sampling:
    NOTE_OFF of a silent pitch (Magenta's decoder ignores it) is all but forbidden, at most `max_chord_notes`
    NOTE_ONs may share one step, and optionally a NOTE_ON of a pitch already sounding is penalized.
 
-Use per step: `logits = steering.apply(logits, state)`, sample, then `steering.observe(ids, state)`.
+4. Event cap: after `max_step_events` events at one step (no TIME_SHIFT between them) only a 1-step TIME_SHIFT
+   and NOTE_OFFs of sounding notes stay possible, so a wandering model (say, pushed hard towards density) can never
+   pile an unbounded burst of events onto one instant; a live clock would spend its slack on them.
+
+The state is explicit, like the model state: per step `logits = steering.apply(logits, state)`, sample, then
+`state = steering.observe(ids, state)` (a new state; the old one stays valid, so checkpoints need no copy).
 `SteeredStepper` wraps a Stepper so code that only calls `step`/`prime` gets steering without changes.
 """
 from __future__ import annotations
@@ -50,6 +55,7 @@ class SteeringConfig:
     restrike_penalty: float = 0.0  # subtracted from NOTE_ON of a sounding pitch (off: it starved a tiny model)
     max_chord_notes: float = 12  # no more NOTE_ONs at one step after this many (0 = no limit)
     silent_off_penalty: float = 20.0  # subtracted from NOTE_OFF of a pitch that is not sounding (a no-op event)
+    max_step_events: float = 32  # events at one step before only TIME_SHIFT / NOTE_OFF may follow (0 = no cap)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -64,7 +70,8 @@ class SteeringConfig:
 
 
 OFF = SteeringConfig(pitch_strength=0.0, density_gain=0.0, density_integral=0.0, release_strength=0.0,
-                     max_note_seconds=0.0, restrike_penalty=0.0, max_chord_notes=0, silent_off_penalty=0.0)
+                     max_note_seconds=0.0, restrike_penalty=0.0, max_chord_notes=0, silent_off_penalty=0.0,
+                     max_step_events=0)
 
 
 @dataclass
@@ -78,6 +85,7 @@ class SteeringState:
     open_count: np.ndarray  # [B,128] sounding notes per pitch
     onset: np.ndarray  # [B,128] step of the oldest sounding note per pitch (meaningless where count is 0)
     chord: np.ndarray  # NOTE_ONs since the last TIME_SHIFT
+    events: np.ndarray  # events since the last TIME_SHIFT
 
     def copy(self) -> "SteeringState":
         return SteeringState(*(np.array(getattr(self, f.name)) for f in dataclasses.fields(self)))
@@ -147,11 +155,12 @@ class Steering:
         rate = self.notes_per_second or 0.0
         return SteeringState(np.zeros(batch, np.int64), np.full(batch, rate * prior), np.full(batch, prior),
                              np.zeros(batch), np.zeros((batch, 128), np.int32), np.zeros((batch, 128), np.int64),
-                             np.zeros(batch, np.int64))
+                             np.zeros(batch, np.int64), np.zeros(batch, np.int64))
 
-    def observe(self, class_ids, state: SteeringState) -> None:
-        """Update `state` in place with the events just chosen, one per row ([B] ids)."""
+    def observe(self, class_ids, state: SteeringState) -> SteeringState:
+        """The state after the events just chosen, one per row ([B] ids); `state` itself is left as it was."""
         ids = np.asarray(class_ids, np.int64).reshape(-1)
+        state = state.copy()
         if len(ids) != len(state):
             raise ValueError(f"observe got {len(ids)} ids for a steering state of {len(state)} rows")
         # A loop over rows of Python ints: batches are small (1 live, ~10 offline) and element updates
@@ -159,6 +168,7 @@ class Steering:
         steps, moved = np.zeros(len(ids), np.int64), False
         codes, values = self.vocab.kind_codes[ids].tolist(), self.vocab.values[ids].tolist()
         for row, (code, value) in enumerate(zip(codes, values)):
+            state.events[row] += 1
             if code == _ON:
                 if not state.open_count[row, value]:  # the oldest sounding note keeps its onset
                     state.onset[row, value] = state.step[row]
@@ -170,7 +180,7 @@ class Steering:
                     state.open_count[row, value] -= 1
             elif code == _SHIFT:
                 steps[row], moved = value, True
-                state.chord[row] = 0
+                state.chord[row] = state.events[row] = 0
         if moved:
             self._advance_time(state, steps)
         if self.steers_density:
@@ -181,18 +191,21 @@ class Steering:
             if new_notes.any():
                 state.integral = self._clip_integral(
                     state.integral - self.config.density_integral * new_notes / self.notes_per_second)
+        return state
 
-    def observe_density(self, class_ids, state: SteeringState) -> None:
-        """Count NOTE_ONs toward the density estimate only (another part's notes: the player's in a duet),
-        leaving the release guard and chord limit to the notes this stream plays itself."""
+    def observe_density(self, class_ids, state: SteeringState) -> SteeringState:
+        """The state after another part's notes (the player's in a duet): NOTE_ONs count toward the density
+        estimate only, leaving the release guard, chord limit and event cap to the notes this stream plays."""
         ids = np.asarray(class_ids, np.int64).reshape(-1)
         new_notes = self.vocab.kind_codes[ids] == _ON
         if not new_notes.any():
-            return
+            return state
+        state = state.copy()
         state.notes += new_notes
         if self.steers_density:
             state.integral = self._clip_integral(
                 state.integral - self.config.density_integral * new_notes / self.notes_per_second)
+        return state
 
     def _advance_time(self, state: SteeringState, steps: np.ndarray) -> None:
         dt = steps / STEPS_PER_SECOND
@@ -207,10 +220,11 @@ class Steering:
         limit = self.config.density_max_bias
         return np.minimum(np.maximum(integral, -limit), limit)
 
-    def observe_sequence(self, ids, state: SteeringState) -> None:
-        """Feed a primer (the same events to every row)."""
+    def observe_sequence(self, ids, state: SteeringState) -> SteeringState:
+        """The state after a primer (the same events to every row)."""
         for class_id in np.asarray(ids, np.int64).reshape(-1):
-            self.observe(np.full(len(state), class_id), state)
+            state = self.observe(np.full(len(state), class_id), state)
+        return state
 
     # ---- logits ----------------------------------------------------------------------------------------
 
@@ -243,9 +257,18 @@ class Steering:
                 logits[full, self._on] = -np.inf
         if self.config.silent_off_penalty > 0:
             logits[:, self._off] -= self.config.silent_off_penalty * (state.open_count == 0)
+        if self.config.max_step_events > 0:
+            self._cap_events(logits, state)
         if self.guards_release and state.open_count.any():
             self._guard(logits, state)
         return logits
+
+    def _cap_events(self, logits: np.ndarray, state: SteeringState) -> None:
+        for row in np.flatnonzero(state.events >= self.config.max_step_events):
+            kept = logits[row].copy()
+            logits[row] = -np.inf
+            logits[row, self._shift.start] = kept[self._shift.start]  # the shortest shift: time moves on
+            logits[row, self._off] = np.where(state.open_count[row] > 0, kept[self._off], -np.inf)
 
     def _guard(self, logits: np.ndarray, state: SteeringState) -> None:
         c = self.config
@@ -324,13 +347,11 @@ class SteeredStepper:
         logits, model_state = self.stepper.prime(ids, controls, state)
         if state is None:
             self.state = None
-        steer = self._rows(1)
-        self.steering.observe_sequence(ids, steer)
-        return self.steering.apply(logits, steer), model_state
+        self.state = self.steering.observe_sequence(ids, self._rows(1))
+        return self.steering.apply(logits, self.state), model_state
 
     def step(self, ids, controls, state):
         ids = np.asarray(ids, np.int64).reshape(-1)
         logits, model_state = self.stepper.step(ids, controls, state)
-        steer = self._rows(len(ids))
-        self.steering.observe(ids, steer)
-        return self.steering.apply(logits, steer), model_state
+        self.state = self.steering.observe(ids, self._rows(len(ids)))
+        return self.steering.apply(logits, self.state), model_state

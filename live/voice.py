@@ -17,7 +17,7 @@ from engine.decoder import MidiDecoder
 from engine.events import (MAX_SHIFT_STEPS, NOTE_OFF, NOTE_ON, STEPS_PER_SECOND, TIME_SHIFT, VELOCITY, Event,
                            velocity_to_bin)
 from engine.sampling import sample_ids
-from engine.steering import SteeringState, steering_for
+from engine.steering import SteeringConfig, SteeringState, steering_for
 
 
 
@@ -67,9 +67,9 @@ class Voice:
         self.logits = None
         self.controls = None
         # Sampling-time steering makes the knobs bite and releases notes before the 5 s cap (engine/steering.py).
-        self.steering = steering_for(self.vocab)
+        self.steering = steering_for(self.vocab, config=SteeringConfig(
+            max_step_events=self.settings.max_events_per_step))
         self.steer_state = self.steering.new_state(1)
-        self.events_this_step = 0  # events since the last TIME_SHIFT (0 at every checkpoint)
         self._drawn: tuple[int, dict] | None = None  # the last sampled id and the random state before its draw
         self.update_controls()
         self.origin = 0  # absolute step of decoder step 0
@@ -96,7 +96,7 @@ class Voice:
         """Forget everything heard (against babble); call start() next."""
         self.state = self.stepper.zero_state(1)
         self.steer_state = self.steering.new_state(1)
-        self.velocity_bin = self.events_this_step = 0
+        self.velocity_bin = 0
         self._step(self.vocab.no_event_id)
 
     def start(self, step: int) -> None:
@@ -145,7 +145,7 @@ class Voice:
         rng_state = drawn[1] if drawn is not None and drawn[0] == class_id else self.rng.bit_generator.state
         self.checkpoints.append(_Checkpoint(self.time, self.state.copy(), self.logits.copy(),
                                             self.decoder.clone(), self.velocity_bin, rng_state,
-                                            self.steer_state.copy()))
+                                            self.steer_state))
 
     def prune(self, present: int) -> None:
         """Keep only the newest checkpoint at or before `present` and the ones after it."""
@@ -168,8 +168,7 @@ class Voice:
         # The random stream rewinds too: what a run plays depends on its seed and what it heard, never on
         # how far ahead the model happened to be when the rollback came.
         self.rng.bit_generator.state = cp.rng_state
-        self.steer_state = cp.steer_state.copy()
-        self.events_this_step, self._drawn = 0, None
+        self.steer_state, self._drawn = cp.steer_state, None  # steering states are never changed in place
         if self._follow:
             self._set_controls()
         return True
@@ -197,12 +196,11 @@ class Voice:
             self._checkpoint(class_id)
         elif event.kind == VELOCITY:
             self.velocity_bin = event.value
-        self.events_this_step = 0 if event.kind == TIME_SHIFT else self.events_this_step + 1
         self._step(class_id)
         if decode or event.kind == TIME_SHIFT:
-            self.steering.observe([class_id], self.steer_state)
+            self.steer_state = self.steering.observe([class_id], self.steer_state)
         elif self.settings.count_player:  # a player's note: counted for density, never ours to release
-            self.steering.observe_density([class_id], self.steer_state)
+            self.steer_state = self.steering.observe_density([class_id], self.steer_state)
         if not decode:
             return out
         return out + self._absolute(self.decoder.feed(class_id))
@@ -215,9 +213,6 @@ class Voice:
         return self.steering.apply(self.logits[None], self.steer_state)
 
     def sample(self) -> int:
-        if self.events_this_step >= self.settings.max_events_per_step:
-            self._drawn = None
-            return self.shift_id(1)
         before = self.rng.bit_generator.state
         ids = sample_ids(self.steered_logits(), temperature=self.settings.temperature, rng=self.rng)
         class_id = int(np.asarray(ids).reshape(-1)[0])

@@ -75,9 +75,9 @@ def test_density_bias_sign_follows_the_error():
     assert np.allclose(steering.density_bias(state), 0.0)  # the estimate starts at the request
     shift = ids(Event("time_shift", 100))
     on = ids(Event("note_on", 60))
-    steering.observe([shift, on], state)  # row 0: a silent second; row 1: a note, no time
+    state = steering.observe([shift, on], state)  # row 0: a silent second; row 1: a note, no time
     for _ in range(10):
-        steering.observe([shift, on], state)
+        state = steering.observe([shift, on], state)
     bias = steering.density_bias(state)
     assert bias[0] > 0 > bias[1]
     out = steering.apply(np.zeros((2, VOCAB.num_classes)), state)
@@ -88,20 +88,20 @@ def test_density_bias_sign_follows_the_error():
 def test_release_guard_forces_the_note_off_at_the_cap():
     steering = Steering(SteeringConfig(), VOCAB)
     state = steering.new_state(1)
-    steering.observe([ids(Event("note_on", 60))], state)
+    state = steering.observe([ids(Event("note_on", 60))], state)
     for _ in range(4):
-        steering.observe([ids(Event("time_shift", 100))], state)
+        state = steering.observe([ids(Event("time_shift", 100))], state)
     out = steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0]
     assert np.isfinite(out[ids(Event("time_shift", 100))])  # 4 s: a full second still fits
     assert out[ids(Event("note_off", 60))] == pytest.approx(4.0 * 0.5)  # 0.5 s past release_after_seconds
-    steering.observe([ids(Event("time_shift", 60))], state)  # 4.6 s: 40 steps left
+    state = steering.observe([ids(Event("time_shift", 60))], state)  # 4.6 s: 40 steps left
     out = steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0]
     assert np.isfinite(out[ids(Event("time_shift", 40))]) and not np.isfinite(out[ids(Event("time_shift", 41))])
     assert out[ids(Event("note_off", 60))] > 0 > out[ids(Event("note_off", 61))]
-    steering.observe([ids(Event("time_shift", 40))], state)  # exactly 5 s: only its NOTE_OFF is left
+    state = steering.observe([ids(Event("time_shift", 40))], state)  # exactly 5 s: only its NOTE_OFF is left
     out = steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0]
     assert np.flatnonzero(np.isfinite(out)).tolist() == [ids(Event("note_off", 60))]
-    steering.observe([ids(Event("note_off", 60))], state)
+    state = steering.observe([ids(Event("note_off", 60))], state)
     assert np.isfinite(steering.apply(np.zeros((1, VOCAB.num_classes)), state)).all()
 
 
@@ -128,13 +128,13 @@ def test_guarded_generation_cuts_no_note(tiny):
 def test_chord_limit_and_restrike_penalty():
     steering = Steering(SteeringConfig(max_chord_notes=2, restrike_penalty=3.0), VOCAB)
     state = steering.new_state(1)
-    steering.observe([ids(Event("note_on", 60))], state)
+    state = steering.observe([ids(Event("note_on", 60))], state)
     out = steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0]
     assert out[ids(Event("note_on", 60))] == -3.0 and out[ids(Event("note_on", 61))] == 0.0
-    steering.observe([ids(Event("note_on", 64))], state)
+    state = steering.observe([ids(Event("note_on", 64))], state)
     out = steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0]
     assert not np.isfinite(out[ids(Event("note_on", 67))]) and np.isfinite(out[ids(Event("time_shift", 1))])
-    steering.observe([ids(Event("time_shift", 1))], state)
+    state = steering.observe([ids(Event("time_shift", 1))], state)
     assert np.isfinite(steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0, ids(Event("note_on", 67))])
 
 
@@ -142,7 +142,7 @@ def test_state_copy_and_select_are_independent():
     steering = Steering(SteeringConfig(), VOCAB, notes_per_second=2.0)
     state = steering.new_state(2)
     saved = state.copy()
-    steering.observe([ids(Event("note_on", 60)), ids(Event("time_shift", 50))], state)
+    state = steering.observe([ids(Event("note_on", 60)), ids(Event("time_shift", 50))], state)
     assert saved.open_count.sum() == 0 and state.open_count.sum() == 1
     one = state.select([1])
     assert len(one) == 1 and one.step[0] == 50
@@ -192,3 +192,48 @@ def test_steering_for_takes_generate_style_controls():
     assert schedule.notes_per_second is None and schedule.pitch_class_histogram is None
     off = steering_for(VOCAB, notes_per_second=4, pitch_class_histogram=major, disable_conditioning=True)
     assert off.notes_per_second is None and off.pitch_class_histogram is None and off.guards_release
+
+
+def test_observe_returns_a_new_state_and_leaves_the_old_one_as_it_was():
+    steering = Steering(SteeringConfig(), VOCAB, notes_per_second=4.0, pitch_class_histogram=C_TRIAD)
+    before = steering.new_state(1)
+    frozen = before.copy()
+    after = steering.observe([ids(Event("note_on", 60))], before)
+    after = steering.observe_density([ids(Event("note_on", 61))], after)
+    after = steering.observe([ids(Event("time_shift", 30))], after)
+    for f in dataclasses.fields(before):
+        assert np.array_equal(getattr(before, f.name), getattr(frozen, f.name)), f.name
+    assert after.notes[0] != before.notes[0] and after.open_count[0, 60] == 1 and after.open_count[0, 61] == 0
+    # the same inputs give the same state and logits: a checkpoint can hold a state without copying it
+    again = steering.observe([ids(Event("time_shift", 30))], steering.observe_density(
+        [ids(Event("note_on", 61))], steering.observe([ids(Event("note_on", 60))], frozen)))
+    logits = np.zeros((1, VOCAB.num_classes))
+    assert np.array_equal(steering.apply(logits, again), steering.apply(logits, after))
+
+
+def test_after_the_event_cap_only_a_one_step_shift_or_a_release_is_left():
+    steering = Steering(SteeringConfig(max_step_events=3), VOCAB)
+    state = steering.new_state(1)
+    for event in (Event("note_on", 60), Event("velocity", 4), Event("velocity", 5)):
+        assert np.isfinite(steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0, ids(event)])
+        state = steering.observe([ids(event)], state)
+    left = np.flatnonzero(np.isfinite(steering.apply(np.zeros((1, VOCAB.num_classes)), state)[0]))
+    assert {VOCAB.decode(int(i)) for i in left} == {Event("time_shift", 1), Event("note_off", 60)}
+    state = steering.observe([ids(Event("time_shift", 1))], state)
+    assert np.isfinite(steering.apply(np.zeros((1, VOCAB.num_classes)), state)).sum() > 2  # time moved: free again
+
+
+def test_offline_generation_shares_the_event_cap():
+    """The generator's steered stepper and the live voice take the same sampling step: no step of a generated
+    performance holds more events than the cap (releases of sounding notes aside), even with time all but
+    forbidden by the density request."""
+    from tests.helpers import tiny_model
+    model = tiny_model("density_conditioned_performance_with_dynamics")
+    steering = Steering(SteeringConfig(max_step_events=4, density_max_bias=30.0, density_gain=30.0),
+                        model.config.vocab, notes_per_second=20.0)
+    for performance in _generate(model, steering, seconds=2.0, outputs=2):
+        run = longest = 0
+        for event in performance.events:
+            run = 0 if event.kind == "time_shift" else run + (event.kind != "note_off")
+            longest = max(longest, run)
+        assert longest == 4  # the request pushes every step to the cap, never past it

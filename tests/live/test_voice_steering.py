@@ -112,7 +112,7 @@ def test_one_step_holds_at_most_max_events_per_step():
     forced = voice.vocab.decode(voice.sample())
     assert forced == Event(TIME_SHIFT, 1)
     voice.feed(voice.shift_id(1))
-    assert voice.events_this_step == 0
+    assert voice.steer_state.events[0] == 0
 
 
 def test_density_off_means_the_models_own_pace():

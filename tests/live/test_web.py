@@ -20,7 +20,8 @@ from live.web import WebConfig, check_web_config, panel_command
 from tests.live.chromium import Chromium
 from tests.live.fakes import sounding_after
 from tests.tui.conftest import wait_until
-from tests.tui.test_jack_e2e import Listener, jack_backend  # noqa: F401  (a fixture)
+from tests.live.jack_listener import ProcessListener
+from tests.tui.test_jack_e2e import jack_backend  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTEN = "0A"  # the TCP state column of /proc/net/tcp*
@@ -133,20 +134,20 @@ class Panels:
     def pids(self) -> list[int]:
         return _descendants(self.server.proc.pid)
 
-    async def listen(self) -> Listener:
+    async def listen(self) -> ProcessListener:
         """A listener on the newest panel's output, once that panel plays notes."""
         assert await wait_until(lambda: any(n.endswith(self.name) for n in mido.get_input_names()), 30)
-        listener = Listener(next(n for n in mido.get_input_names() if n.endswith(self.name)))
+        listener = ProcessListener(self.name)
         self.listeners.append(listener)
         assert await wait_until(lambda: any(m.type == "note_on" for _, m in listener.snapshot()), 15)
         return listener
 
     def close(self):
         for listener in self.listeners:
-            listener.port.close()
+            listener.close()
 
 
-def _ended_with_panic(listener: Listener) -> bool:
+def _ended_with_panic(listener: ProcessListener) -> bool:
     received = listener.snapshot()
     return any(m.type == "control_change" and m.control == 120 for _, m in received) and \
         sounding_after(received) == set()

@@ -1,6 +1,5 @@
 """End to end through real JACK MIDI: the panel's density knob changes what comes out of the port, and
 `p` ends every sounding note. A test client listens on the instrument's virtual output."""
-import threading
 import time
 
 import mido
@@ -10,6 +9,7 @@ from live.ports import PortConfig
 from live.session import Session, SessionConfig
 from live.tui.app import make_app
 from tests.live.fakes import sounding_after
+from tests.live.jack_listener import ProcessListener
 from tests.tui.conftest import wait_until
 from tests.tui.density_model import density_bundle
 
@@ -25,24 +25,10 @@ def jack_backend(jack_server):
     mido.backend = before
 
 
-class Listener:
-    def __init__(self, port_name: str):
-        self.lock = threading.Lock()
-        self.received: list[tuple[float, mido.Message]] = []
-        self.port = mido.open_input(port_name, callback=self._on)
-
-    def _on(self, msg):
-        with self.lock:
-            self.received.append((time.perf_counter(), msg))
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.received)
-
-    def notes_per_second(self, seconds: float) -> float:
-        end = time.perf_counter()
-        ons = [t for t, m in self.snapshot() if m.type == "note_on" and m.velocity > 0 and t > end - seconds]
-        return len(ons) / seconds
+def notes_per_second(listener: ProcessListener, seconds: float) -> float:
+    end = time.perf_counter()
+    ons = [t for t, m in listener.snapshot() if m.type == "note_on" and m.velocity > 0 and t > end - seconds]
+    return len(ons) / seconds
 
 
 async def test_density_knob_and_panic_through_jack(jack_backend, tmp_path):
@@ -50,18 +36,17 @@ async def test_density_knob_and_panic_through_jack(jack_backend, tmp_path):
     config = SessionConfig(bundle_file=density_bundle(tmp_path / "density.safetensors"), mode="solo",
                            notes_per_second=1.0, seed=0, ports=PortConfig(no_input=True, virtual_name=name))
     session = Session(config, report=lambda text: None)
-    out = next(n for n in mido.get_input_names() if n.endswith(name))
-    listener = Listener(out)
+    listener = ProcessListener(name, jack_backend.env)  # its own process: see tests/live/jack_listener.py
     app = make_app(session, presets=[], cc_map_path=None, refresh_hz=15)
     try:
         async with app.run_test(size=(130, 40)) as pilot:
             await pilot.pause(2.5)
-            low = listener.notes_per_second(2.0)
+            low = notes_per_second(listener, 2.0)
             app.set_focus(app.main.query_one("#notes_per_second"))
             await pilot.press("pageup", "pageup", "pageup")  # 1 -> 16 notes/s
             assert app.main.query_one("#notes_per_second").value == 16.0
             await pilot.pause(3.5)  # the lookahead, then the model leaving its sparse past behind
-            high = listener.notes_per_second(2.0)
+            high = notes_per_second(listener, 2.0)
             s = session.scheduler
             assert high > 3 * max(low, 0.5), (low, high, s.step_estimate, s.stats.late_ticks, s.stats.ticks)
             await pilot.press("p")
@@ -77,6 +62,6 @@ async def test_density_knob_and_panic_through_jack(jack_backend, tmp_path):
         time.sleep(0.2)
         assert sounding_after(listener.snapshot()) == set()  # and nothing after quitting either
     finally:
-        listener.port.close()
+        listener.close()
         if session.clock_running:
             session.stop()
