@@ -141,6 +141,7 @@ def run_headless(session, verbose: bool = False) -> int:
             pass
     except KeyboardInterrupt:
         pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the panic and the save short
     path = session.stop()
     print(_summary(session), file=sys.stderr, flush=True)
     if path:
@@ -152,6 +153,7 @@ def _run_tui(session) -> int:
     from .tui.app import make_app
 
     saved = make_app(session).run() or []  # the app panics and stops the session on quit
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if session.clock_running:
         saved.append(session.stop())
     for path in filter(None, saved):

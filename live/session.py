@@ -132,7 +132,7 @@ class Session:
         self.clock = clock or MonotonicClock()
         self.loaded = loaded or load_model(config.bundle_file)
         self.on_player_message = None  # optional hook (TUI: MIDI learn); runs on the MIDI thread
-        self.recorder = Recorder(config.record) if config.record else None
+        self.recorder = Recorder(config.record, self.report) if config.record else None
         voice = build_voice(self.loaded, config)
         performer = Performer(voice, ModeConfig(config.mode, config.call_silence_seconds, config.response_seconds,
                                                 config.refresh_seconds))
@@ -168,6 +168,8 @@ class Session:
         # with torch's objects around. Freezing what exists now keeps later collections small.
         gc.collect()
         gc.freeze()
+        if self.recorder is not None:
+            self.recorder.start()
         self.watcher.start()  # first: it opens its listing clients, which would stall a running clock
         self._thread = threading.Thread(target=self._run_clock, name="scheduler", daemon=True)
         self._thread.start()

@@ -1,0 +1,77 @@
+"""The instrument under faults, through real JACK: bad paths, signals during shutdown, SIGKILL, panic."""
+import os
+import signal
+import subprocess
+import time
+
+import mido
+import pytest
+
+from live.take_journal import sidecar_path
+from tests.helpers import tiny_bundle
+from tests.live.instrument import ROOT, Instrument, live_command
+
+pytestmark = [pytest.mark.jack, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return tiny_bundle(tmp_path_factory.mktemp("bundle"))
+
+
+def run_live(jack_server, *args, timeout=120):
+    env = {**os.environ, **jack_server.env, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(live_command() + ["--no-tui", *map(str, args)], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def player_notes(path):
+    """Pitches played, in order, from the player's track (or, in a sidecar, its player chunks)."""
+    midi = mido.MidiFile(path)
+    player = mido.MidiFile(type=1, ticks_per_beat=midi.ticks_per_beat,
+                           tracks=[midi.tracks[0]] + [t for t in midi.tracks if t.name == "player"])
+    return [m.note for m in player if m.type == "note_on" and m.velocity > 0]
+
+
+@pytest.mark.parametrize("record", ["/proc/x.mid", "{tmp}"])
+def test_a_bad_record_path_stops_the_instrument_before_it_plays(jack_server, bundle, tmp_path, record):
+    done = run_live(jack_server, "--bundle_file", bundle, "--duration", 30, "--port_name", "badpath",
+                    "--record", record.format(tmp=tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: --record"), done.stderr
+    assert "Ctrl-C stops" not in done.stderr
+
+
+def play_notes(inst, pitches, gap=0.1):
+    for pitch in pitches:
+        inst.send(mido.Message("note_on", note=pitch, velocity=80))
+        time.sleep(gap / 2)
+        inst.send(mido.Message("note_off", note=pitch))
+        time.sleep(gap / 2)
+
+
+def test_a_second_ctrl_c_during_shutdown_still_leaves_the_take(jack_server, bundle, tmp_path):
+    take = tmp_path / "t.mid"
+    inst = Instrument(jack_server, "twice", "--bundle_file", bundle, "--seed", "3", "--mode", "duet",
+                      "--record", take, tmp_path=tmp_path).start().connect()
+    play_notes(inst, range(60, 70))
+    inst.proc.send_signal(signal.SIGINT)
+    time.sleep(0.01)
+    inst.proc.send_signal(signal.SIGINT)
+    assert inst.wait(30) == 0, inst.stderr()
+    assert "Traceback" not in inst.stderr()
+    assert player_notes(take) == list(range(60, 70))
+    assert not os.path.exists(sidecar_path(str(take)))
+
+
+def test_sigkill_leaves_all_but_the_last_seconds_in_the_sidecar(jack_server, bundle, tmp_path):
+    take = tmp_path / "t.mid"
+    inst = Instrument(jack_server, "killed", "--bundle_file", bundle, "--seed", "3", "--mode", "duet",
+                      "--record", take, tmp_path=tmp_path).start().connect()
+    play_notes(inst, range(40, 80))  # 4 s of playing
+    inst.proc.kill()
+    inst.wait(30)
+    assert not take.exists()
+    kept = player_notes(sidecar_path(str(take)))
+    assert kept == list(range(40, 40 + len(kept)))  # in order, nothing garbled
+    assert len(kept) >= 40 - 25  # the journal flushes every 2 s: at most the last 2.5 s (25 notes) are lost
