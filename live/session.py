@@ -143,7 +143,8 @@ class Session:
         self.output = MidiOutput(output_port)
         sched_config = SchedulerConfig(lookahead_ms=config.lookahead_ms, duration_seconds=config.duration,
                                        thru=config.thru, velocity_scale=config.velocity_scale,
-                                       velocity_offset=config.velocity_offset)
+                                       velocity_offset=config.velocity_offset,
+                                       max_note_seconds=config.max_note_seconds)
         self.scheduler = Scheduler(performer, self.output, self.commands, self.clock, sched_config,
                                    on_event=on_event, recorder=self.recorder)
         if open_ports:
