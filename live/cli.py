@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--no_input", action="store_true", help="open no input port")
     a("--output", metavar="NAME", help=f"an existing output port (default: a virtual port '{DEFAULT_OUTPUT}')")
     a("--port_name", default=DEFAULT_OUTPUT, help="name of the virtual ports (the input gets ' in' appended)")
+    a("--panic", action="store_true", help="silence synths after a crash: note-offs for every note, sustain off, "
+                                           "CC 123 and CC 120 on all 16 channels, to --output (default: every "
+                                           "output port), then exit")
     a("--list-ports", "--list_ports", dest="list_ports", action="store_true", help="list MIDI ports and exit")
     a("--record", metavar="PATH", help="write the session (player and model tracks) to this MIDI file on exit")
     a("--no-tui", "--no_tui", dest="no_tui", action="store_true", help="run headless")
@@ -166,6 +169,11 @@ def main(argv=None) -> int:
     try:
         if args.list_ports:
             print(describe_ports())
+            return 0
+        if args.panic:
+            from .panic import run_panic
+
+            print(run_panic(args.output), file=sys.stderr)
             return 0
         config = session_config(args)
         if args.web:

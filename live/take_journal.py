@@ -34,7 +34,8 @@ def sidecar_path(path: str) -> str:
 def check_record_path(path: str, min_free: int = MIN_FREE_BYTES) -> None:
     """Refuse, before anything plays, a take that could not be saved at the end."""
     if os.path.isdir(path):
-        raise RecordPathError(f"--record {path} is a directory; give a file name, e.g. {os.path.join(path, 'take.mid')}")
+        raise RecordPathError(f"--record {path} is a directory; give a file name, e.g. "
+                              f"{os.path.join(path, 'take.mid')}")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise RecordPathError(f"--record {path}: folder {folder} does not exist; create it or record elsewhere")

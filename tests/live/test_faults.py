@@ -75,3 +75,25 @@ def test_sigkill_leaves_all_but_the_last_seconds_in_the_sidecar(jack_server, bun
     kept = player_notes(sidecar_path(str(take)))
     assert kept == list(range(40, 40 + len(kept)))  # in order, nothing garbled
     assert len(kept) >= 40 - 25  # the journal flushes every 2 s: at most the last 2.5 s (25 notes) are lost
+
+
+def test_panic_sends_every_note_off_sustain_off_and_cc_123_120(jack_server, bundle, tmp_path):
+    listener = mido.Backend("mido.backends.rtmidi", api="UNIX_JACK").open_input("panic-listener", virtual=True)
+    try:
+        done = run_live(jack_server, "--panic", "--output", "panic-listener")
+        assert done.returncode == 0, done.stderr
+        time.sleep(0.1)
+        got = list(listener.iter_pending())
+    finally:
+        listener.close()
+    offs = {(m.channel, m.note) for m in got if m.type == "note_off"}
+    assert offs == {(c, n) for c in range(16) for n in range(128)}
+    controls = [(m.control, m.channel) for m in got if m.type == "control_change"]
+    assert controls == [(cc, c) for cc in (64, 123, 120) for c in range(16)]
+    assert len(got) == 2048 + 48
+    assert done.stderr.count("\n") == 1 and "2096 messages" in done.stderr
+
+
+def test_panic_without_ports_is_a_one_line_error(jack_server):
+    done = run_live(jack_server, "--panic", "--output", "no-such-synth")
+    assert done.returncode == 2 and done.stderr.startswith("error: unknown output port 'no-such-synth'"), done.stderr
