@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--primer_midi", help="prime the model with this MIDI file (heard, not played)")
     a("--primer_pitches", help='prime with a chord, e.g. "[60, 64, 67]"')
     a("--primer_melody", help='prime with a melody (-2 hold, -1 off, 0..127 on)')
+    a("--reconnect", action="store_true", help="headless: if the JACK server dies, wait for it to return "
+                                               "(default: stop with an error; the TUI always waits)")
     a("--verbose", action="store_true", help="headless: print every note and state change")
     add_web_arguments(p)
     return p
@@ -108,7 +110,8 @@ def session_config(args):
         call_silence_seconds=args.call_silence, response_seconds=args.response_seconds,
         refresh_seconds=args.refresh_seconds, primer_midi=args.primer_midi,
         primer_pitches=_int_list("primer_pitches", args.primer_pitches),
-        primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration)
+        primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration,
+        reconnect=args.reconnect or not args.no_tui)
 
 
 def _printer(verbose: bool):
@@ -149,7 +152,7 @@ def run_headless(session, verbose: bool = False) -> int:
     print(_summary(session), file=sys.stderr, flush=True)
     if path:
         print(f"recorded {path}", file=sys.stderr, flush=True)
-    return 1 if session.scheduler.error is not None else 0
+    return 1 if session.scheduler.error is not None or session.fault else 0
 
 
 def _run_tui(session) -> int:

@@ -10,6 +10,7 @@ import pytest
 from live.take_journal import sidecar_path
 from tests.helpers import tiny_bundle
 from tests.live.instrument import ROOT, Instrument, live_command
+from tests.live.jack_server import JackServer
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
@@ -97,3 +98,50 @@ def test_panic_sends_every_note_off_sustain_off_and_cc_123_120(jack_server, bund
 def test_panic_without_ports_is_a_one_line_error(jack_server):
     done = run_live(jack_server, "--panic", "--output", "no-such-synth")
     assert done.returncode == 2 and done.stderr.startswith("error: unknown output port 'no-such-synth'"), done.stderr
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_dead_jack_server_stops_the_headless_instrument_with_one_line(bundle, tmp_path):
+    with JackServer() as private:
+        inst = Instrument(private, "orphan", "--bundle_file", bundle, "--mode", "solo", "--duration", 60,
+                          tmp_path=tmp_path).start()
+        assert wait_for(lambda: "Ctrl-C stops" in inst.stderr() or inst.proc.poll() is not None), inst.stderr()
+        time.sleep(0.5)
+        private.proc.kill()
+        private.proc.wait()
+        code = inst.proc.wait(30)
+    lines = [line for line in inst.stderr().splitlines() if "JACK server" in line]
+    assert code == 1, inst.stderr()
+    assert len(lines) == 1 and lines[0].startswith(f"error: the JACK server '{private.name}' is gone"), inst.stderr()
+    assert "Traceback" not in inst.stderr()
+
+
+def test_with_reconnect_the_instrument_plays_again_when_the_server_returns(bundle, tmp_path, monkeypatch):
+    private = JackServer().start()
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", private.name)  # this process listens on the private server
+    inst = Instrument(private, "phoenix", "--bundle_file", bundle, "--mode", "solo", "--seed", "1", "--reconnect",
+                      tmp_path=tmp_path).start()
+    try:
+        inst.connect()
+        inst.close_ports()
+        private.proc.kill()
+        private.proc.wait()
+        assert wait_for(lambda: "is gone" in inst.stderr(), 10), inst.stderr()
+        private = JackServer(name=private.name).start()
+        assert wait_for(lambda: "reconnected to the JACK server" in inst.stderr(), 30), inst.stderr()
+        inst.connect()
+        assert wait_for(lambda: any(m.type == "note_on" for m in inst.notes()), 10), inst.stderr()
+        inst.terminate()
+        assert inst.wait(30) == 0, inst.stderr()
+    finally:
+        inst.close()
+        private.stop()
+    assert "Traceback" not in inst.stderr()
