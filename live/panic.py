@@ -12,9 +12,9 @@ from .midi_io import NUM_CHANNELS, panic_tail
 from .ports import PortConfig, PortError, match_port, open_output, output_names
 
 SUSTAIN = 64
-# One channel's 128 note-offs at a time, then a pause of a few JACK periods: a whole panic at once (2,096
-# messages) would overrun the MIDI buffers between the ports.
-BATCH_PAUSE = 0.01
+# BATCH messages at a time, then a pause of a few JACK periods: a whole panic at once (2,096 messages) would
+# overrun the MIDI buffers between the ports and a busy receiver.
+BATCH, BATCH_PAUSE = 32, 0.01
 
 
 def panic_messages() -> list[mido.Message]:
@@ -27,7 +27,7 @@ def send_panic(port, pause: float = BATCH_PAUSE) -> int:
     messages = panic_messages()
     for i, msg in enumerate(messages):
         port.send(msg)
-        if i % 128 == 127:
+        if i % BATCH == BATCH - 1:
             time.sleep(pause)
     time.sleep(pause * 5)  # let the last batch leave before the port closes
     return len(messages)

@@ -115,9 +115,12 @@ def test_a_dead_jack_server_stops_the_headless_instrument_with_one_line(bundle, 
                           tmp_path=tmp_path).start()
         assert wait_for(lambda: "Ctrl-C stops" in inst.stderr() or inst.proc.poll() is not None), inst.stderr()
         time.sleep(0.5)
-        private.proc.kill()
+        private.proc.terminate()  # SIGKILL would leave the server in JACK's registry (8 slots) for good
         private.proc.wait()
         code = inst.proc.wait(30)
+    # A server that dies with clients attached stays in JACK's registry of 8 servers: the same name, started
+    # and stopped cleanly, frees the slot.
+    JackServer(name=private.name).start().stop()
     lines = [line for line in inst.stderr().splitlines() if "JACK server" in line]
     assert code == 1, inst.stderr()
     assert len(lines) == 1 and lines[0].startswith(f"error: the JACK server '{private.name}' is gone"), inst.stderr()
@@ -132,7 +135,7 @@ def test_with_reconnect_the_instrument_plays_again_when_the_server_returns(bundl
     try:
         inst.connect()
         inst.close_ports()
-        private.proc.kill()
+        private.proc.terminate()  # SIGKILL would leave the server in JACK's registry (8 slots) for good
         private.proc.wait()
         assert wait_for(lambda: "is gone" in inst.stderr(), 10), inst.stderr()
         private = JackServer(name=private.name).start()
