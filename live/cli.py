@@ -88,6 +88,18 @@ def _int_list(flag: str, text):
     return list(value) if isinstance(value, (list, tuple)) else _fail(f"--{flag} must be a list, not {text!r}")
 
 
+# flag: (smallest value, allowed equal?); None means unset and is always fine.
+_LOWER_BOUNDS = {"max_note_seconds": (0.0, False), "velocity_scale": (0.0, True), "refresh_seconds": (0.0, False),
+                 "call_silence": (0.0, False), "response_seconds": (0.0, False)}
+
+
+def _check_positive(args) -> None:
+    for flag, (low, equal_ok) in _LOWER_BOUNDS.items():
+        value = getattr(args, flag)
+        if value is not None and not (value >= low if equal_ok else value > low):
+            _fail(f"--{flag} must be {'>=' if equal_ok else '>'} {low:g}, not {value:g}")
+
+
 def session_config(args):
     from .session import SessionConfig
 
@@ -95,6 +107,7 @@ def session_config(args):
         _fail(f"--channel must be in range 1..16, not {args.channel}")
     if args.duration is not None and args.duration <= 0:
         _fail(f"--duration must be > 0 seconds, not {args.duration}")
+    _check_positive(args)
     check_temperature(args.temperature)
     check_lookahead_ms(args.lookahead_ms)
     hist = parse_histogram(args.pitch_class_histogram) if args.pitch_class_histogram else None
