@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import time
+from collections import Counter
 
 import mido
 import pytest
@@ -148,3 +149,31 @@ def test_with_reconnect_the_instrument_plays_again_when_the_server_returns(bundl
         inst.close()
         private.stop()
     assert "Traceback" not in inst.stderr()
+
+
+# 60-note chords every second passed 9 of 10 runs under load (see bench/bench_chords.py and the README):
+# too flaky for the default suite until the rare loss is understood.
+@pytest.mark.parametrize("notes, period, seconds", [(8, 0.25, 10)], ids=["8-note"])
+def test_chord_storms_reach_the_recorded_player_track_intact(jack_server, bundle, tmp_path, notes, period, seconds):
+    take = tmp_path / "t.mid"
+    inst = Instrument(jack_server, f"chords{notes}", "--bundle_file", bundle, "--seed", "1", "--mode", "duet",
+                      "--record", take, tmp_path=tmp_path).start().connect()
+    sent, start = [], time.perf_counter()
+    for i in range(int(seconds / period)):
+        time.sleep(max(0.0, start + i * period - time.perf_counter()))
+        pitches = [24 + (i * 7 + k) % 96 for k in range(notes)]  # distinct within a chord
+        for k, pitch in enumerate(pitches):
+            sent.append(mido.Message("note_on", note=pitch, velocity=1 + (i + k) % 126))
+            inst.send(sent[-1])
+        time.sleep(period / 2)
+        for pitch in pitches:
+            sent.append(mido.Message("note_off", note=pitch))
+            inst.send(sent[-1])
+    time.sleep(0.3)
+    inst.terminate()
+    assert inst.wait(30) == 0, inst.stderr()
+    player = next(t for t in mido.MidiFile(take).tracks if t.name == "player")
+    recorded = [m.bytes() for m in player if m.type in ("note_on", "note_off")]
+    missing = Counter(map(tuple, (m.bytes() for m in sent))) - Counter(map(tuple, recorded))
+    invented = Counter(map(tuple, recorded)) - Counter(map(tuple, (m.bytes() for m in sent)))
+    assert (sum(missing.values()), sum(invented.values())) == (0, 0), (missing, invented, inst.stderr())
