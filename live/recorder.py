@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import mido
+
+from engine.atomic import atomic_path
 
 from .midi_io import is_note_off, is_note_on
 from .take_journal import TEMPO, TICKS_PER_BEAT, TakeJournal, RecordPathError, check_record_path, sidecar_path
 
 PARTS = ("player", "model")
-UMASK = os.umask(0o022)  # read once at import (setting it is process-wide), then put back
-os.umask(UMASK)
 
 
 class Recorder:
@@ -80,26 +79,15 @@ class Recorder:
         return track
 
     def save(self) -> str:
-        """Write atomically (temp file + os.replace), so a crash never leaves half a file; then drop the
-        sidecar. If the take cannot be written (the disk filled up), the sidecar stays and is named instead."""
+        """Write atomically (engine.atomic), then drop the sidecar. If the take cannot be written (the disk
+        filled up), the sidecar stays and the one-line error names it."""
         self.journal.stop(remove=False)
-        folder = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=".recording-", suffix=".mid", dir=folder)
         try:
-            with os.fdopen(fd, "wb") as f:
-                self.to_midi().save(file=f)
-            os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes it private; a take is an ordinary file
-            os.replace(tmp, self.path)
+            with atomic_path(self.path) as tmp:
+                self.to_midi().save(str(tmp))
         except OSError as err:
-            os.unlink(tmp)
             self.journal.flush()
-            if self.journal.failed:
-                raise RecordPathError(f"cannot write the take {self.path} ({err.strerror})") from None
-            raise RecordPathError(f"cannot write the take {self.path} ({err.strerror}); all but its last "
-                                  f"seconds are in {self.journal.path}") from None
-        except BaseException:
-            os.unlink(tmp)
-            raise
+            kept = "" if self.journal.failed else f"; all but its last seconds are in {self.journal.path}"
+            raise RecordPathError(f"cannot write the take {self.path} ({err.strerror}){kept}") from None
         self.journal.stop(remove=True)
         return self.path
-

@@ -24,7 +24,7 @@ def test_nonsense_live_flags_exit_2_with_one_line(capsys, flag, value, words):
 
 
 def test_a_directory_as_bundle_file_says_so(tmp_path):
-    with pytest.raises(BundleError, match="is a directory; pass a bundle file"):
+    with pytest.raises(BundleError, match="is a folder; give a bundle file"):
         load_bundle(tmp_path)
 
 
