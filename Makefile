@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: play test bench model model-expressive clean jack chromium fluidsynth
+.PHONY: play panic test bench model model-expressive clean jack chromium fluidsynth
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ fluidsynth:
 
 play: $(STAMP)
 	$(BIN)/performance_rnn_live $(ARGS)
+
+# After a crash or kill -9 left notes sounding: `make panic` (every output) or `make panic ARGS="--output NAME"`.
+panic: $(STAMP)
+	$(BIN)/performance_rnn_live --panic $(ARGS)
 
 test: $(STAMP) jack chromium fluidsynth
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--no_input", action="store_true", help="open no input port")
     a("--output", metavar="NAME", help=f"an existing output port (default: a virtual port '{DEFAULT_OUTPUT}')")
     a("--port_name", default=DEFAULT_OUTPUT, help="name of the virtual ports (the input gets ' in' appended)")
+    a("--panic", action="store_true", help="silence synths after a crash: note-offs for every note, sustain off, "
+                                           "CC 123 and CC 120 on all 16 channels, to --output (default: every "
+                                           "output port), then exit")
     a("--list-ports", "--list_ports", dest="list_ports", action="store_true", help="list MIDI ports and exit")
     a("--record", metavar="PATH", nargs="?", const="", help="write the session (player and model tracks) to this "
       "MIDI file on exit (no PATH: a dated file in the takes folder)")
@@ -66,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--primer_midi", help="prime the model with this MIDI file (heard, not played)")
     a("--primer_pitches", help='prime with a chord, e.g. "[60, 64, 67]"')
     a("--primer_melody", help='prime with a melody (-2 hold, -1 off, 0..127 on)')
+    a("--reconnect", action="store_true", help="headless: if the JACK server dies, wait for it to return "
+                                               "(default: stop with an error; the TUI always waits)")
     a("--verbose", action="store_true", help="headless: print every note and state change")
     add_web_arguments(p)
     return p
@@ -98,6 +103,18 @@ def _takes_folder(args):
     return takes_dir() / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
 
+# flag: (smallest value, allowed equal?); None means unset and is always fine.
+_LOWER_BOUNDS = {"max_note_seconds": (0.0, False), "velocity_scale": (0.0, True), "refresh_seconds": (0.0, False),
+                 "call_silence": (0.0, False), "response_seconds": (0.0, False)}
+
+
+def _check_positive(args) -> None:
+    for flag, (low, equal_ok) in _LOWER_BOUNDS.items():
+        value = getattr(args, flag)
+        if value is not None and not (value >= low if equal_ok else value > low):
+            _fail(f"--{flag} must be {'>=' if equal_ok else '>'} {low:g}, not {value:g}")
+
+
 def session_config(args):
     from .session import SessionConfig
 
@@ -107,6 +124,7 @@ def session_config(args):
         _fail(f"--channel must be in range 1..16, not {args.channel}")
     if args.duration is not None and args.duration <= 0:
         _fail(f"--duration must be > 0 seconds, not {args.duration}")
+    _check_positive(args)
     check_temperature(args.temperature)
     check_lookahead_ms(args.lookahead_ms)
     hist = parse_histogram(args.pitch_class_histogram) if args.pitch_class_histogram else None
@@ -122,7 +140,8 @@ def session_config(args):
         call_silence_seconds=args.call_silence, response_seconds=args.response_seconds,
         refresh_seconds=args.refresh_seconds, primer_midi=args.primer_midi,
         primer_pitches=_int_list("primer_pitches", args.primer_pitches),
-        primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration)
+        primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration,
+        reconnect=args.reconnect or not args.no_tui)
 
 
 def _printer(verbose: bool):
@@ -158,11 +177,12 @@ def run_headless(session, verbose: bool = False) -> int:
             pass
     except KeyboardInterrupt:
         pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the panic and the save short
     path = session.stop()
     print(_summary(session), file=sys.stderr, flush=True)
     if path:
         print(f"recorded {path}", file=sys.stderr, flush=True)
-    return 1 if session.scheduler.error is not None else 0
+    return 1 if session.scheduler.error is not None or session.fault else 0
 
 
 def _run_tui(session, args) -> int:
@@ -171,6 +191,7 @@ def _run_tui(session, args) -> int:
     takes = _takes_folder(args)
     app = make_app(session, recordings_dir=takes, takes_root=takes if args.takes_dir else None)
     saved = app.run() or []  # the app panics and stops the session on quit
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if session.clock_running:
         saved.append(session.stop())
     for path in filter(None, saved):
@@ -183,6 +204,11 @@ def main(argv=None) -> int:
     try:
         if args.list_ports:
             print(describe_ports())
+            return 0
+        if args.panic:
+            from .panic import run_panic
+
+            print(run_panic(args.output), file=sys.stderr)
             return 0
         config = session_config(args)
         if args.web:

@@ -115,6 +115,8 @@ def load_preset(path) -> Preset:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise ConfigError(f"cannot read preset {path}: {err.strerror}") from err
+    except UnicodeDecodeError:
+        raise ConfigError(f"preset {path} is not UTF-8 text; skipped (re-save it as UTF-8 or delete it)") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"preset {path} is not valid TOML ({err}); fix or delete it") from err
     try:

@@ -2,22 +2,25 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import mido
 
-from .midi_io import is_note_off, is_note_on
+from engine.atomic import atomic_path
 
-TICKS_PER_BEAT = 480
-TEMPO = 500_000  # 120 bpm: 960 ticks per second, about 1 ms resolution
+from .midi_io import is_note_off, is_note_on
+from .take_journal import TEMPO, TICKS_PER_BEAT, TakeJournal, RecordPathError, check_record_path, sidecar_path
+
 PARTS = ("player", "model")
 
 
 class Recorder:
-    """add() is called from the clock thread (a list append); save() runs after the clock has stopped."""
+    """add() is called from the clock thread (a list append); save() runs after the clock has stopped.
+    The path is checked here (RecordPathError); start() begins the sidecar that survives a crash."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, report=None):
         self.path = os.fspath(path)
+        check_record_path(self.path)
+        self.journal = TakeJournal(self, sidecar_path(self.path), report or (lambda text: None))
         # (part, seconds, message bytes): tuples of plain values, which the garbage collector stops tracking.
         # Storing mido Messages (tracked objects) made every full collection slower as a session grew: in a
         # 10 min run they stalled the clock thread (it needs the GIL) by up to 50 ms.
@@ -26,6 +29,16 @@ class Recorder:
     def add(self, part: str, seconds: float, msg) -> None:
         if part in PARTS and msg.type in ("note_on", "note_off"):
             self._events.append((part, max(0.0, seconds), bytes(msg.bytes())))
+
+    def start(self) -> None:
+        self.journal.start()
+
+    def ticked_since(self, index: int) -> tuple[list, int]:
+        """Events from `index` on as [(part, [(tick, bytes)])], and the index to continue from."""
+        new = self._events[index:]  # the clock thread only appends: a slice is a consistent snapshot
+        parts = [(part, [(round(mido.second2tick(s, TICKS_PER_BEAT, TEMPO)), data) for p, s, data in new if p == part])
+                 for part in PARTS]
+        return parts, index + len(new)
 
     @property
     def events(self) -> list[tuple[str, float, mido.Message]]:
@@ -66,15 +79,15 @@ class Recorder:
         return track
 
     def save(self) -> str:
-        """Write atomically (temp file + os.replace), so a crash never leaves half a file."""
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".recording-", suffix=".mid", dir=folder)
+        """Write atomically (engine.atomic), then drop the sidecar. If the take cannot be written (the disk
+        filled up), the sidecar stays and the one-line error names it."""
+        self.journal.stop(remove=False)
         try:
-            with os.fdopen(fd, "wb") as f:
-                self.to_midi().save(file=f)
-            os.replace(tmp, self.path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+            with atomic_path(self.path) as tmp:
+                self.to_midi().save(str(tmp))
+        except OSError as err:
+            self.journal.flush()
+            kept = "" if self.journal.failed else f"; all but its last seconds are in {self.journal.path}"
+            raise RecordPathError(f"cannot write the take {self.path} ({err.strerror}){kept}") from None
+        self.journal.stop(remove=True)
         return self.path

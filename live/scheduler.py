@@ -11,6 +11,7 @@ import itertools
 import traceback
 from dataclasses import dataclass, field
 
+import mido
 import numpy as np
 
 from .commands import (CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetLookahead, SetMode, SetThru,
@@ -36,6 +37,7 @@ class SchedulerConfig:
     velocity_scale: float = 1.0
     velocity_offset: int = 0
     stats_every_seconds: float = 0.5
+    max_note_seconds: float | None = None  # a model note still on this long (wall clock) is ended at the port
 
     def __post_init__(self):
         check_lookahead_ms(self.lookahead_ms)
@@ -110,6 +112,8 @@ class Scheduler:
         self.stats = Stats()
         self.heap: list = []
         self.thru_sounding: set = set()  # (channel, note) the player sounds through MIDI thru
+        self.model_on: dict = {}  # (channel, note) -> when the model's note went out, oldest first
+        self.notes_capped = 0
         self._order = itertools.count()
         self.lookahead_steps = round(self.config.lookahead_ms / 1000 / self.config.step_seconds)
         self.step_estimate = 0.002
@@ -152,6 +156,8 @@ class Scheduler:
         if new_tick:
             self._new_tick(tick, now)
         self._dispatch(tick)
+        if self.model_on and self.config.max_note_seconds:
+            self._cap_notes()
         if new_tick:  # after the dispatch: a rollback must never discard what is due now
             self._apply(*self.performer.on_tick(tick), tick)
         self._apply_commands(tick)
@@ -184,10 +190,33 @@ class Scheduler:
             sent_at = self.clock.now()
             for m in self.output.send(msg):
                 self._record("model", sent_at, m)
+                self._track_model(m, sent_at)
             late = sent_at - self.deadline(due)
             self.stats.lateness.append(late)
             self.stats.sent_at.append(sent_at - self.t0)
             self.stats.window_max = max(self.stats.window_max, late)
+
+    def _track_model(self, msg, sent_at: float) -> None:
+        key = (msg.channel, getattr(msg, "note", None))
+        if is_note_on(msg) or is_note_off(msg):
+            self.model_on.pop(key, None)  # a re-strike moves the key to the end: the dict stays oldest first
+        if is_note_on(msg):
+            self.model_on[key] = sent_at
+
+    def _cap_notes(self) -> None:
+        """The note length cap as a wall-clock guarantee. The decoder cuts long notes on the model's step
+        grid, but what reaches the port can run longer (measured: 9.5 s under input storms); this ends any
+        model note at the port once it has sounded max_note_seconds, whatever the model does."""
+        limit = self.clock.now() - self.config.max_note_seconds + 1e-6  # float rounding: a note due now ends now
+        while self.model_on:
+            key, started = next(iter(self.model_on.items()))
+            if started > limit:
+                return
+            del self.model_on[key]
+            sent_at = self.clock.now()
+            for m in self.output.send(mido.Message("note_off", channel=key[0], note=key[1])):
+                self._record("model", sent_at, m)
+                self.notes_capped += 1
 
     def _work(self, tick: int) -> None:
         horizon = tick + 1 + self.lookahead_steps
@@ -257,6 +286,7 @@ class Scheduler:
             elif is_note_off(msg):
                 self.thru_sounding.discard(key)
             for m in self.output.send(msg):
+                self.model_on.pop((m.channel, getattr(m, "note", None)), None)  # the key is the player's now
                 self._emit(NoteSent(self.clock.now() - self.t0, "player", m))
         if msg.type in ("note_on", "note_off"):
             step = min(tick, max(0, self.step_at(cmd.time)))

@@ -32,6 +32,7 @@ from .modes import ModeConfig, Performer
 from .ports import PortConfig, PortWatcher, open_inputs, open_output
 from .recorder import Recorder
 from .scheduler import Scheduler, SchedulerConfig
+from .server_watch import ServerWatch, lost_message
 from .voice import Voice, VoiceSettings
 
 SWITCH_INTERVAL = 0.001  # s; a thread waiting for the GIL (the MIDI callback) gets it within 1 ms, not 5
@@ -61,6 +62,7 @@ class SessionConfig:
     primer_melody: list | None = None
     record: str | None = None
     duration: float | None = None
+    reconnect: bool = False  # when the MIDI system dies: wait for it (True, the TUI) or stop with an error
     realtime: bool = True  # try SCHED_FIFO for the clock thread (needs root or an rtprio limit)
 
 
@@ -132,7 +134,7 @@ class Session:
         self.clock = clock or MonotonicClock()
         self.loaded = loaded or load_model(config.bundle_file)
         self.on_player_message = None  # optional hook (TUI: MIDI learn); runs on the MIDI thread
-        self.recorder = Recorder(config.record) if config.record else None
+        self.recorder = Recorder(config.record, self.report) if config.record else None
         voice = build_voice(self.loaded, config)
         performer = Performer(voice, ModeConfig(config.mode, config.call_silence_seconds, config.response_seconds,
                                                 config.refresh_seconds))
@@ -143,13 +145,17 @@ class Session:
         self.output = MidiOutput(output_port)
         sched_config = SchedulerConfig(lookahead_ms=config.lookahead_ms, duration_seconds=config.duration,
                                        thru=config.thru, velocity_scale=config.velocity_scale,
-                                       velocity_offset=config.velocity_offset)
+                                       velocity_offset=config.velocity_offset,
+                                       max_note_seconds=config.max_note_seconds)
         self.scheduler = Scheduler(performer, self.output, self.commands, self.clock, sched_config,
                                    on_event=on_event, recorder=self.recorder)
         if open_ports:
             self.inputs, self.input_name = open_inputs(config.ports, self._on_input)
         self.watcher = PortWatcher(config.ports, self.commands, self._on_input, self.inputs, self.report,
                                    output=self.output)
+        self.server = ServerWatch(config.ports.virtual_name, self._server_lost, self._server_back, config.reconnect)
+        self.fault: str | None = None  # why the session stopped by itself (the MIDI system died)
+        self._dead_ports: list = []
         self._thread: threading.Thread | None = None
         self._stopped = False
         self.realtime = False  # set once the clock thread has (or has not) got real-time priority
@@ -168,7 +174,10 @@ class Session:
         # with torch's objects around. Freezing what exists now keeps later collections small.
         gc.collect()
         gc.freeze()
+        if self.recorder is not None:
+            self.recorder.start()
         self.watcher.start()  # first: it opens its listing clients, which would stall a running clock
+        self.server.start()
         self._thread = threading.Thread(target=self._run_clock, name="scheduler", daemon=True)
         self._thread.start()
 
@@ -191,17 +200,37 @@ class Session:
         self._stopped = True
         self.commands.put(Stop())
         self.wait(5.0)
+        self.server.stop()
         self.watcher.stop()
         for port in self.inputs:
             port.callback = None
             port.close()
         self.inputs.clear()
         for port in self.output.take_retired():
-            port.close()
+            if all(port is not dead for dead in self._dead_ports):
+                port.close()
         self.output.close()
         if self.recorder is not None:
             return self.recorder.save()
         return None
+
+    def _server_lost(self, reason: str) -> None:
+        self.report(lost_message(reason, self.config.reconnect))
+        # Their clients died with the server: closing one later would crash inside RtMidi, so they are
+        # dropped, never closed.
+        self._dead_ports += [self.output.port, *self.inputs]
+        self.inputs.clear()
+        self.commands.put(ReplaceOutput(None, "JACK server lost"))
+        if not self.config.reconnect:
+            self.fault = "JACK server lost"
+            self.commands.put(Stop())
+
+    def _server_back(self) -> None:
+        """The server is back: new clients for our ports (the old ones died with the server)."""
+        port, self.output_name = open_output(self.config.ports)
+        self.commands.put(ReplaceOutput(port, f"reconnected {self.output_name}"))
+        self.inputs[:], self.input_name = open_inputs(self.config.ports, self._on_input)
+        self.report(f"reconnected to the JACK server: {self.output_name} <- {self.input_name}")
 
     # ---- driving it ------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ previous checkpoint intact.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -44,6 +45,22 @@ def checkpoint_steps(train_dir) -> list[int]:
     return _steps(Path(train_dir), _MODEL)
 
 
+@contextlib.contextmanager
+def _no_partial_files(*paths: Path):
+    """A write that fails (a full disk) removes what it began and becomes one line; the run resumes later
+    from the last whole checkpoint."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except (OSError, SafetensorError) as err:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        reason = getattr(err, "strerror", None) or err
+        raise PerformanceRnnError(f"cannot write {paths[0].parent} ({reason}); free disk space, then "
+                                  "rerun the same command to resume") from None
+
+
 def check_run_config(train_dir: Path, config: PerformanceConfig, create: bool) -> None:
     """A run dir belongs to one config and hparams: a rerun with others is an error naming the difference."""
     path = Path(train_dir) / RUN_CONFIG
@@ -64,8 +81,9 @@ def check_run_config(train_dir: Path, config: PerformanceConfig, create: bool) -
     elif create:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(wanted, indent=1))
-        os.replace(tmp, path)
+        with _no_partial_files(tmp):
+            tmp.write_text(json.dumps(wanted, indent=1))
+            os.replace(tmp, path)
 
 
 @dataclass
@@ -117,16 +135,20 @@ class CheckpointManager:
         meta = {"step": str(state.step), "info": json.dumps(state.info), "optimizer": json.dumps(optimizer_meta)}
         path = state_path(self.train_dir, state.step)
         tmp = path.with_name(path.name + ".tmp")
-        save_file(tensors, str(tmp), metadata=meta)
-        os.replace(tmp, path)
-        bundle = save_bundle(model_path(self.train_dir, state.step), model, metadata)
+        with _no_partial_files(tmp, path, model_path(self.train_dir, state.step).with_suffix(".safetensors.tmp")):
+            save_file(tensors, str(tmp), metadata=meta)
+            os.replace(tmp, path)
+            bundle = save_bundle(model_path(self.train_dir, state.step), model, metadata)
         self.prune()
         return bundle
 
-    def latest_resumable(self) -> int | None:
-        """Newest step whose bundle and state file both exist."""
+    def resumable_steps(self) -> list[int]:
+        """Steps whose bundle and state file both exist, oldest first."""
         states = set(_steps(self.train_dir, _STATE))
-        steps = [s for s in checkpoint_steps(self.train_dir) if s in states]
+        return [s for s in checkpoint_steps(self.train_dir) if s in states]
+
+    def latest_resumable(self) -> int | None:
+        steps = self.resumable_steps()
         return steps[-1] if steps else None
 
     def load_state(self, step: int) -> TrainingState:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import errno
 import sys
 from typing import NoReturn
 
@@ -74,6 +75,11 @@ def run(body, *args, **kwargs):
         return body(*args, **kwargs)
     except PerformanceRnnError as err:
         fail(str(err))
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        fail(f"the disk is full ({err.filename or 'while writing'}); free some space, then rerun the same command "
+             "(training resumes from its last checkpoint)")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None

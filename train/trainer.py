@@ -111,15 +111,24 @@ class Trainer:
         self.net = distributed.wrap(self.model, dist_info, settings.device)
         self.writer = None
 
+    def _newest_intact(self):
+        """(step, bundle, state) of the newest checkpoint that loads; damaged newer ones are named and skipped
+        (a run killed mid-write, a full disk)."""
+        for step in reversed(self.checkpoints.resumable_steps()):
+            try:
+                loaded = load_bundle(self.checkpoints.train_dir / f"model-{step:09d}.safetensors")
+                return step, loaded, self.checkpoints.load_state(step)
+            except PerformanceRnnError as err:
+                self.s.log(f"warning: skipping the damaged checkpoint at step {step}: {err}")
+        return None, None, None
+
     def _restore(self) -> DataPosition:
-        step = self.checkpoints.latest_resumable()
+        step, loaded, state = self._newest_intact()
         if step is None:
             if self.s.warm_start_bundle:
                 self._warm_start(self.s.warm_start_bundle)
             return DataPosition()
-        loaded = load_bundle(self.checkpoints.train_dir / f"model-{step:09d}.safetensors")
         self.model.load_state_dict(loaded.model.state_dict())
-        state = self.checkpoints.load_state(step)
         self.optimizer.load_state_dict(state.optimizer)
         torch.set_rng_state(state.rng)
         self.step, self.tokens_seen = state.step, int(state.info.get("tokens_seen", 0))

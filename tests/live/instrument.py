@@ -84,6 +84,13 @@ class Instrument:
         return code
 
     def close(self) -> None:
+        self.close_ports()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close_ports(self) -> None:
+        """This side's ports and clients (the instrument keeps running)."""
         for port in (self.inport, self.outport):
             if port is not None:
                 port.close()
@@ -91,9 +98,6 @@ class Instrument:
             self.raw_out.close_port()
             self.raw_out.delete()
         self.inport = self.outport = self.raw_out = None
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
     def stderr(self) -> str:
         self._stderr.flush()
