@@ -21,6 +21,7 @@ from .commands import MODES, check_lookahead_ms, check_temperature, parse_histog
 from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
 from .scheduler import EngineError, StateChanged, Stats
 from .web import add_web_arguments, run_web
+from .synth_cli import add_synth_arguments, prepare_midi_system, synth_config
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--primer_melody", help='prime with a melody (-2 hold, -1 off, 0..127 on)')
     a("--verbose", action="store_true", help="headless: print every note and state change")
     add_web_arguments(p)
+    add_synth_arguments(p)
     return p
 
 
@@ -105,7 +107,8 @@ def session_config(args):
         call_silence_seconds=args.call_silence, response_seconds=args.response_seconds,
         refresh_seconds=args.refresh_seconds, primer_midi=args.primer_midi,
         primer_pitches=_int_list("primer_pitches", args.primer_pitches),
-        primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration)
+        primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration,
+        synth=synth_config(args, _fail), record_audio=args.record_audio)
 
 
 def _printer(verbose: bool):
@@ -168,6 +171,7 @@ def main(argv=None) -> int:
         config = session_config(args)
         if args.web:
             return run_web(args, sys.argv[1:] if argv is None else list(argv))
+        prepare_midi_system(args, _fail)
         from .session import EventPump, Session
 
         if args.no_tui:

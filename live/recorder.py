@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import mido
 
+from .atomic_file import write_atomic
 from .midi_io import is_note_off, is_note_on
 
 TICKS_PER_BEAT = 480
@@ -66,15 +66,5 @@ class Recorder:
         return track
 
     def save(self) -> str:
-        """Write atomically (temp file + os.replace), so a crash never leaves half a file."""
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".recording-", suffix=".mid", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                self.to_midi().save(file=f)
-            os.replace(tmp, self.path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        return self.path
+        """Write atomically, so a crash never leaves half a file."""
+        return write_atomic(self.path, lambda f: self.to_midi().save(file=f), suffix=".mid")
