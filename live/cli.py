@@ -171,16 +171,19 @@ def main(argv=None) -> int:
         config = session_config(args)
         if args.web:
             return run_web(args, sys.argv[1:] if argv is None else list(argv))
-        prepare_midi_system(args, _fail)
-        from .session import EventPump, Session
+        from .session import EventPump, Session, load_model
 
-        if args.no_tui:
-            pump = EventPump(_printer(args.verbose))
-            session = Session(config, on_event=pump)
-            code = run_headless(session, args.verbose)
-            pump.close()
-            return code
-        return _run_tui(Session(config))
+        loaded = load_model(config.bundle_file)  # a bad model fails before any server starts
+        undo_midi_system = prepare_midi_system(args, _fail)
+        try:
+            if args.no_tui:
+                pump = EventPump(_printer(args.verbose))
+                code = run_headless(Session(config, on_event=pump, loaded=loaded), args.verbose)
+                pump.close()
+                return code
+            return _run_tui(Session(config, loaded=loaded))
+        finally:
+            undo_midi_system()
     except PerformanceRnnError as err:
         _fail(str(err))
 

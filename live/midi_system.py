@@ -6,6 +6,7 @@ import atexit
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -57,25 +58,37 @@ class PrivateJack:
         self.proc = None
 
 
-def ensure_midi_system(report) -> PrivateJack | None:
-    """Pick the MIDI API for mido (sets MIDO_BACKEND) when the user has not; start a private JACK server
-    when neither ALSA's sequencer nor a JACK server is there. Returns the server it started, if any."""
-    if os.environ.get("MIDO_BACKEND") and os.environ["MIDO_BACKEND"] != JACK_BACKEND:
-        return None  # the user chose an API: respect it
-    if os.environ.get("MIDO_BACKEND") is None and (os.path.exists(ALSA_SEQUENCER) or os.name != "posix"
-                                                   or os.uname().sysname == "Darwin"):
-        return None  # ALSA / CoreMIDI / WinMM: mido's default works
-    os.environ["MIDO_BACKEND"] = JACK_BACKEND
+def _use_jack():
+    """Switch this process's mido to JACK; returns a function that switches it back."""
     import mido
 
-    mido.set_backend(JACK_BACKEND)  # mido read the variable when it was imported
+    previous = mido.backend.name + (f"/{mido.backend.api}" if mido.backend.api else "")
+    mido.set_backend(JACK_BACKEND)
+    return lambda: mido.set_backend(previous)
+
+
+def ensure_midi_system(report, start_server: bool = True):
+    """Switch mido to JACK where there is no ALSA sequencer (unless MIDO_BACKEND names an API), starting a
+    private JACK server when none answers (and `start_server`). Returns a function that undoes both (call it on exit)."""
+    chosen = os.environ.get("MIDO_BACKEND")
+    if chosen not in (None, JACK_BACKEND):
+        return lambda: None  # the user chose an API: respect it
+    if chosen is None and (os.path.exists(ALSA_SEQUENCER) or sys.platform in ("darwin", "win32")):
+        return lambda: None  # ALSA / CoreMIDI / WinMM: mido's default works
     if _jack_answers(dict(os.environ)):
-        return None
+        return _use_jack()
+    if not start_server:
+        return lambda: None
     if shutil.which("jackd") is None:
         raise MidiSystemError("no MIDI system (no ALSA sequencer, no JACK server) and jackd is not installed; "
                               "run make jack (apt-get install jackd2)")
-    name = os.environ.setdefault("JACK_DEFAULT_SERVER", "default")
+    name = os.environ.get("JACK_DEFAULT_SERVER", "default")
     server = PrivateJack(name)
+    restore = _use_jack()
     report(f"no ALSA sequencer or JACK server: started a private JACK server '{name}' (dummy driver); "
            "its ports are visible to any JACK client")
-    return server
+
+    def undo():
+        restore()
+        server.stop()
+    return undo

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +111,13 @@ class Synth:
             names.insert(0, "jack")
         for name in names:
             self._fs.setting("audio.driver", name)
-            self._driver = self._fl.new_fluid_audio_driver(self._fs.settings, self._fs.synth)
+            # The driver's threads inherit this mask: Ctrl-C must reach Python's main thread, not interrupt
+            # an audio (or JACK) thread mid-cycle.
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                self._driver = self._fl.new_fluid_audio_driver(self._fs.settings, self._fs.synth)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
             if self._driver:
                 self.driver_name = name
                 return name

@@ -35,10 +35,10 @@ def synth_config(args, fail) -> SynthConfig | None:
 
 
 def prepare_midi_system(args, fail):
-    """Pick the MIDI API, starting a private JACK server where there is no MIDI system (kept to exit)."""
-    if args.list_ports:
-        return None
+    """Pick the MIDI API, starting a private JACK server where there is no MIDI system and the user named
+    no port (a named port lives in a MIDI system the user runs); returns the undo."""
     try:
-        return ensure_midi_system(lambda text: print(text, file=sys.stderr, flush=True))
+        return ensure_midi_system(lambda text: print(text, file=sys.stderr, flush=True),
+                                  start_server=not (args.output or args.input))
     except MidiSystemError as err:
         fail(str(err))
