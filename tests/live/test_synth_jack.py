@@ -51,7 +51,7 @@ def midi_onsets(path) -> list[float]:
 
 
 def test_the_synth_plays_on_jack_and_the_audio_take_lines_up_with_the_midi_take(jack_server, bundle, tmp_path):
-    inst = Instrument(jack_server, "synth", "--bundle_file", bundle, "--mode", "mute", "--thru", "--duration", "4",
+    inst = Instrument(jack_server, "synth", "--synth", "--bundle_file", bundle, "--mode", "mute", "--thru", "--duration", "4",
                       "--record", tmp_path / "take.mid", "--record-audio", tmp_path / "take.wav",
                       tmp_path=tmp_path).start().connect()
     clients = jack_clients(jack_server.env)
