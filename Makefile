@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: play panic test bench model model-expressive clean jack chromium fluidsynth
+.PHONY: play panic test bench model model-expressive clean jack chromium fluidsynth synth
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,14 +24,23 @@ chromium:
 fluidsynth:
 	@(command -v fluidsynth >/dev/null && test -e /usr/share/sounds/sf2/FluidR3_GM.sf2) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fluidsynth fluid-soundfont-gm >/dev/null)
 
-play: $(STAMP)
+# The built-in synth: FluidSynth and General MIDI soundfonts from the OS (none is committed). Without root,
+# print the one command to run; the instrument then starts MIDI-only.
+SYNTH_DEBS := fluidsynth libfluidsynth3 fluid-soundfont-gm timgm6mb-soundfont
+synth:
+	@test -e /usr/share/sounds/sf2/FluidR3_GM.sf2 -a -n "$$(ldconfig -p | grep libfluidsynth)" || \
+	( [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYNTH_DEBS) >/dev/null ) || \
+	echo "for sound: sudo apt-get install $(SYNTH_DEBS)  (macOS: brew install fluid-synth)"
+
+play: $(STAMP) jack synth
 	$(BIN)/performance_rnn_live $(ARGS)
 
 # After a crash or kill -9 left notes sounding: `make panic` (every output) or `make panic ARGS="--output NAME"`.
 panic: $(STAMP)
 	$(BIN)/performance_rnn_live --panic $(ARGS)
 
-test: $(STAMP) jack chromium fluidsynth
+test: $(STAMP) jack chromium fluidsynth synth
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -21,6 +21,7 @@ from .commands import MODES, check_lookahead_ms, check_temperature, parse_histog
 from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
 from .scheduler import EngineError, StateChanged, Stats
 from .web import add_web_arguments, run_web
+from .synth_cli import add_synth_arguments, prepare_midi_system, synth_config
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(default: stop with an error; the TUI always waits)")
     a("--verbose", action="store_true", help="headless: print every note and state change")
     add_web_arguments(p)
+    add_synth_arguments(p)
     return p
 
 
@@ -141,7 +143,7 @@ def session_config(args):
         refresh_seconds=args.refresh_seconds, primer_midi=args.primer_midi,
         primer_pitches=_int_list("primer_pitches", args.primer_pitches),
         primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration,
-        reconnect=args.reconnect or not args.no_tui)
+        reconnect=args.reconnect or not args.no_tui, synth=synth_config(args, _fail), record_audio=args.record_audio)
 
 
 def _printer(verbose: bool):
@@ -213,15 +215,19 @@ def main(argv=None) -> int:
         config = session_config(args)
         if args.web:
             return run_web(args, sys.argv[1:] if argv is None else list(argv))
-        from .session import EventPump, Session
+        from .session import EventPump, Session, load_model
 
-        if args.no_tui:
-            pump = EventPump(_printer(args.verbose))
-            session = Session(config, on_event=pump)
-            code = run_headless(session, args.verbose)
-            pump.close()
-            return code
-        return _run_tui(Session(config), args)
+        loaded = load_model(config.bundle_file)  # a bad model fails before any server starts
+        undo_midi_system = prepare_midi_system(args, _fail)
+        try:
+            if args.no_tui:
+                pump = EventPump(_printer(args.verbose))
+                code = run_headless(Session(config, on_event=pump, loaded=loaded), args.verbose)
+                pump.close()
+                return code
+            return _run_tui(Session(config, loaded=loaded), args)
+        finally:
+            undo_midi_system()
     except PerformanceRnnError as err:
         _fail(str(err))
 

@@ -33,6 +33,7 @@ from .ports import PortConfig, PortWatcher, open_inputs, open_output
 from .recorder import Recorder
 from .scheduler import Scheduler, SchedulerConfig
 from .server_watch import ServerWatch, lost_message
+from .synth import SynthConfig, SynthTee, open_synth
 from .voice import Voice, VoiceSettings
 
 SWITCH_INTERVAL = 0.001  # s; a thread waiting for the GIL (the MIDI callback) gets it within 1 ms, not 5
@@ -61,8 +62,10 @@ class SessionConfig:
     primer_pitches: list | None = None
     primer_melody: list | None = None
     record: str | None = None
+    record_audio: str | None = None  # WAV of what the synth plays (live.audio_record); needs `synth`
     duration: float | None = None
     reconnect: bool = False  # when the MIDI system dies: wait for it (True, the TUI) or stop with an error
+    synth: SynthConfig | None = None  # the built-in synth (live.synth); None: MIDI only
     realtime: bool = True  # try SCHED_FIFO for the clock thread (needs root or an rtprio limit)
 
 
@@ -134,7 +137,8 @@ class Session:
         self.clock = clock or MonotonicClock()
         self.loaded = loaded or load_model(config.bundle_file)
         self.on_player_message = None  # optional hook (TUI: MIDI learn); runs on the MIDI thread
-        self.recorder = Recorder(config.record, self.report) if config.record else None
+        recording = config.record or config.record_audio  # the WAV is rendered from the recorded events
+        self.recorder = Recorder(recording, self.report) if recording else None
         voice = build_voice(self.loaded, config)
         performer = Performer(voice, ModeConfig(config.mode, config.call_silence_seconds, config.response_seconds,
                                                 config.refresh_seconds))
@@ -142,7 +146,8 @@ class Session:
         self.inputs: list = []
         if output_port is None and open_ports:
             output_port, self.output_name = open_output(config.ports)
-        self.output = MidiOutput(output_port)
+        self.synth = open_synth(config.synth, self.report) if config.synth else None
+        self.output = MidiOutput(self._with_synth(output_port))
         sched_config = SchedulerConfig(lookahead_ms=config.lookahead_ms, duration_seconds=config.duration,
                                        thru=config.thru, velocity_scale=config.velocity_scale,
                                        velocity_offset=config.velocity_offset,
@@ -174,7 +179,7 @@ class Session:
         # with torch's objects around. Freezing what exists now keeps later collections small.
         gc.collect()
         gc.freeze()
-        if self.recorder is not None:
+        if self.recorder is not None and self.config.record:  # the crash-proof sidecar is for MIDI takes
             self.recorder.start()
         self.watcher.start()  # first: it opens its listing clients, which would stall a running clock
         self.server.start()
@@ -210,7 +215,11 @@ class Session:
             if all(port is not dead for dead in self._dead_ports):
                 port.close()
         self.output.close()
-        if self.recorder is not None:
+        if self.synth is not None:
+            self.synth.close()
+        if self.recorder is not None and self.config.record_audio:
+            self._save_audio()
+        if self.recorder is not None and self.config.record:
             return self.recorder.save()
         return None
 
@@ -231,6 +240,16 @@ class Session:
         self.commands.put(ReplaceOutput(port, f"reconnected {self.output_name}"))
         self.inputs[:], self.input_name = open_inputs(self.config.ports, self._on_input)
         self.report(f"reconnected to the JACK server: {self.output_name} <- {self.input_name}")
+
+    def _save_audio(self) -> None:
+        from .audio_record import record_audio
+
+        try:
+            path = record_audio(self.config.record_audio, self.recorder, self.config.synth or SynthConfig(),
+                                with_player=self.config.thru)
+            self.report(f"recorded {path}")
+        except Exception as err:  # the MIDI recording must still be saved
+            self.report(f"error: cannot write the audio recording: {err}")
 
     # ---- driving it ------------------------------------------------------------------------------------------
 
@@ -263,7 +282,10 @@ class Session:
         Opening a port holds the GIL for tens of ms: expect one late tick (the swap panics anyway)."""
         ports = PortConfig(**{**vars(self.config.ports), "output": name})
         port, self.output_name = open_output(ports)
-        self.commands.put(ReplaceOutput(port, self.output_name))
+        self.commands.put(ReplaceOutput(self._with_synth(port), self.output_name))
+
+    def _with_synth(self, port):
+        return SynthTee(port, self.synth) if self.synth is not None else port
 
     def use_input(self, name: str | None) -> None:
         """Listen to a named input (None: the virtual one) instead of the current ones."""

@@ -38,7 +38,9 @@ class Instrument:
 
     def start(self) -> "Instrument":
         env = {**os.environ, **self.jack.env, "PYTHONPATH": str(ROOT)}
-        cmd = live_command() + ["--no-tui", "--port_name", self.name, *self.args]
+        # MIDI routing only: the built-in synth (tests/live/test_synth_jack.py passes --synth) would add an
+        # audio client per instrument to the shared server.
+        cmd = live_command() + ["--no-tui", "--port_name", self.name, "--no-synth", *self.args]
         self._stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self._stderr, stderr=subprocess.STDOUT, cwd=ROOT)
         return self
