@@ -21,6 +21,7 @@ from .commands import MODES, check_lookahead_ms, check_temperature, parse_histog
 from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
 from .scheduler import EngineError, StateChanged, Stats
 from .web import add_web_arguments, run_web
+from .sync.cli_args import add_sync_arguments, sync_config
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--primer_melody", help='prime with a melody (-2 hold, -1 off, 0..127 on)')
     a("--verbose", action="store_true", help="headless: print every note and state change")
     add_web_arguments(p)
+    add_sync_arguments(p)
     return p
 
 
@@ -105,13 +107,16 @@ def session_config(args):
         call_silence_seconds=args.call_silence, response_seconds=args.response_seconds,
         refresh_seconds=args.refresh_seconds, primer_midi=args.primer_midi,
         primer_pitches=_int_list("primer_pitches", args.primer_pitches),
-        primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration)
+        primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration,
+        sync=sync_config(args))
 
 
 def _printer(verbose: bool):
     def show(event):
         if isinstance(event, EngineError):
             print(f"error: {event.text}", file=sys.stderr, flush=True)
+        elif isinstance(event, StateChanged) and event.key == "notice":
+            print(event.value, file=sys.stderr, flush=True)
         elif verbose and isinstance(event, StateChanged):
             print(f"{event.key}: {event.value}", file=sys.stderr, flush=True)
         elif verbose and hasattr(event, "message"):

@@ -32,6 +32,8 @@ from .modes import ModeConfig, Performer
 from .ports import PortConfig, PortWatcher, open_inputs, open_output
 from .recorder import Recorder
 from .scheduler import Scheduler, SchedulerConfig
+from .sync.session_hook import SyncHook
+from .sync.timing import SyncConfig
 from .voice import Voice, VoiceSettings
 
 SWITCH_INTERVAL = 0.001  # s; a thread waiting for the GIL (the MIDI callback) gets it within 1 ms, not 5
@@ -62,6 +64,7 @@ class SessionConfig:
     record: str | None = None
     duration: float | None = None
     realtime: bool = True  # try SCHED_FIFO for the clock thread (needs root or an rtprio limit)
+    sync: SyncConfig = field(default_factory=SyncConfig)
 
 
 def load_model(path: str | None):
@@ -144,10 +147,12 @@ class Session:
         sched_config = SchedulerConfig(lookahead_ms=config.lookahead_ms, duration_seconds=config.duration,
                                        thru=config.thru, velocity_scale=config.velocity_scale,
                                        velocity_offset=config.velocity_offset)
+        self.sync = SyncHook(config.sync, config.lookahead_ms / 1000, self.commands, self.clock, on_event)
         self.scheduler = Scheduler(performer, self.output, self.commands, self.clock, sched_config,
-                                   on_event=on_event, recorder=self.recorder)
+                                   on_event=on_event, recorder=self.recorder, timing=self.sync.timing)
         if open_ports:
             self.inputs, self.input_name = open_inputs(config.ports, self._on_input)
+            self.sync.open_clock_input(config.ports)
         self.watcher = PortWatcher(config.ports, self.commands, self._on_input, self.inputs, self.report,
                                    output=self.output)
         self._thread: threading.Thread | None = None
@@ -196,6 +201,7 @@ class Session:
             port.callback = None
             port.close()
         self.inputs.clear()
+        self.sync.close(self.recorder, self.scheduler.t0)
         for port in self.output.take_retired():
             port.close()
         self.output.close()
@@ -210,6 +216,8 @@ class Session:
 
     def _on_input(self, msg) -> None:
         # The MIDI thread (inside JACK's process cycle): stamp, enqueue, return.
+        if self.sync.feed(msg, self.clock.now(), "input"):
+            return
         self.commands.put(PlayerMessage(msg, self.clock.now()))
         hook = self.on_player_message
         if hook is not None:
