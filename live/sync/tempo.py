@@ -60,7 +60,7 @@ class ClockTracker:
 
     # ---- the MIDI thread -------------------------------------------------------------------------------
 
-    def feed(self, msg, t: float, source: str = "") -> str | None:
+    def feed(self, msg, t: float, source: str = "input") -> str | None:
         """Take one message; returns 'start', 'continue' or 'stop' when the transport changes."""
         kind = msg.type
         if kind not in ("clock", "songpos", *TRANSPORT):
