@@ -20,8 +20,8 @@ from .clock import HELPER_PRIORITY, make_realtime
 from .commands import MODES, check_lookahead_ms, check_temperature, parse_histogram
 from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
 from .scheduler import EngineError, StateChanged, Stats
-from .web import add_web_arguments, run_web
 from .sync.cli_args import add_sync_arguments, sync_config
+from .web import add_web_arguments, run_web
 
 
 class _Parser(argparse.ArgumentParser):
