@@ -14,19 +14,18 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import mido
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from live.sync.tempo import ClockTracker  # noqa: E402
-from tests.helpers import tiny_bundle  # noqa: E402
-from tests.live.daw import PPQN, grid_distances, play_clock  # noqa: E402
-from tests.live.fakes import sounding_after  # noqa: E402
-from tests.live.instrument import Instrument  # noqa: E402
-from tests.live.jack_server import JackServer  # noqa: E402
+from live.sync.tempo import ClockTracker
+from tests.helpers import tiny_bundle
+from tests.live.daw import PPQN, grid_distances, play_clock
+from tests.live.fakes import sounding_after
+from tests.live.instrument import Instrument
+from tests.live.jack_server import JackServer
 
 MS = 1e3
 

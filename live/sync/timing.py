@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import mido
+
 from engine.errors import ConfigError
 
 from ..commands import Command

@@ -2,7 +2,8 @@
 import mido
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import ConfigError
 from live.sync.grid import grid_ticks
@@ -115,7 +116,7 @@ def test_quantize_moves_note_ons_toward_the_grid_and_keeps_durations(due, length
     assert on >= now and on - due <= 0.1 + 1e-9  # never into the past, never held past the lookahead
     sixteenth = 0.125
     before, after = (due / sixteenth) % 1, (on / sixteenth) % 1
-    dist = lambda x: min(x, 1 - x) * sixteenth  # noqa: E731
+    dist = lambda x: min(x, 1 - x) * sixteenth
     if amount == 0:
         assert on == due
     elif amount == 100:

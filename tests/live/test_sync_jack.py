@@ -1,6 +1,5 @@
 """Sync through real JACK routing: a test client plays the DAW (clock and transport) and listens."""
 import os
-import threading
 
 import mido
 import numpy as np
