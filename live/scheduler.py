@@ -13,19 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .commands import (
-    CommandQueue,
-    Panic,
-    PlayerMessage,
-    ReplaceOutput,
-    SetLookahead,
-    SetMode,
-    SetThru,
-    SetVelocity,
-    Stop,
-    SwapModel,
-    check_lookahead_ms,
-)
+from .commands import (CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetLookahead, SetMode, SetThru,
+                       SetVelocity, Stop, SwapModel, check_lookahead_ms)
 from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_off, is_note_on
 from .sync.timing import SYNC_COMMANDS
 
