@@ -20,6 +20,7 @@ from .clock import HELPER_PRIORITY, make_realtime
 from .commands import MODES, check_lookahead_ms, check_temperature, parse_histogram
 from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
 from .scheduler import EngineError, StateChanged, Stats
+from .sync.cli_args import add_sync_arguments, sync_config
 from .web import add_web_arguments, run_web
 from .synth_cli import add_synth_arguments, prepare_midi_system, synth_config
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--verbose", action="store_true", help="headless: print every note and state change")
     add_web_arguments(p)
     add_synth_arguments(p)
+    add_sync_arguments(p)
     return p
 
 
@@ -143,13 +145,16 @@ def session_config(args):
         refresh_seconds=args.refresh_seconds, primer_midi=args.primer_midi,
         primer_pitches=_int_list("primer_pitches", args.primer_pitches),
         primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration,
-        reconnect=args.reconnect or not args.no_tui, synth=synth_config(args, _fail), record_audio=args.record_audio)
+        reconnect=args.reconnect or not args.no_tui, synth=synth_config(args, _fail), record_audio=args.record_audio,
+        sync=sync_config(args))
 
 
 def _printer(verbose: bool):
     def show(event):
         if isinstance(event, EngineError):
             print(f"error: {event.text}", file=sys.stderr, flush=True)
+        elif isinstance(event, StateChanged) and event.key == "notice":
+            print(event.value, file=sys.stderr, flush=True)
         elif verbose and isinstance(event, StateChanged):
             print(f"{event.key}: {event.value}", file=sys.stderr, flush=True)
         elif verbose and hasattr(event, "message"):

@@ -25,6 +25,12 @@ class Recorder:
         # Storing mido Messages (tracked objects) made every full collection slower as a session grew: in a
         # 10 min run they stalled the clock thread (it needs the GIL) by up to 50 ms.
         self._events: list[tuple[str, float, bytes]] = []
+        self.tempo = TEMPO  # microseconds per beat; with sync on, the DAW's (set_tempo before save)
+        self.origin = 0.0  # session seconds of the file's time 0 (with sync: the bar line the DAW started on)
+
+    def set_tempo(self, bpm: float, origin: float = 0.0) -> None:
+        """Write the take at this tempo, time 0 at `origin`, so it lands on the DAW's grid."""
+        self.tempo, self.origin = mido.bpm2tempo(bpm), max(0.0, origin)
 
     def add(self, part: str, seconds: float, msg) -> None:
         if part in PARTS and msg.type in ("note_on", "note_off"):
@@ -46,7 +52,7 @@ class Recorder:
 
     def to_midi(self) -> mido.MidiFile:
         midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-        meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=TEMPO, time=0),
+        meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=self.tempo, time=0),
                                mido.MetaMessage("track_name", name="Performance RNN Live", time=0)])
         midi.tracks.append(meta)
         events = self.events
@@ -73,7 +79,7 @@ class Recorder:
         track = mido.MidiTrack([mido.MetaMessage("track_name", name=part, time=0)])
         last = 0
         for seconds, msg in sorted(timed, key=lambda item: item[0]):
-            tick = round(mido.second2tick(seconds, TICKS_PER_BEAT, TEMPO))
+            tick = round(mido.second2tick(max(0.0, seconds - self.origin), TICKS_PER_BEAT, self.tempo))
             track.append(msg.copy(time=max(0, tick - last)))
             last = max(last, tick)
         return track

@@ -17,6 +17,7 @@ import numpy as np
 from .commands import (CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetLookahead, SetMode, SetThru,
                        SetVelocity, Stop, SwapModel, check_lookahead_ms)
 from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_off, is_note_on
+from .sync.timing import SYNC_COMMANDS
 
 STATS_LIMIT = 2_000_000  # samples kept for the bench (about 5 h of dense play)
 # A model step is only started if this (pessimistic, decaying) estimate fits before the next deadline. The cap
@@ -101,7 +102,7 @@ class Stats:
 
 class Scheduler:
     def __init__(self, performer, output: MidiOutput, commands: CommandQueue, clock,
-                 config: SchedulerConfig | None = None, on_event=None, recorder=None):
+                 config: SchedulerConfig | None = None, on_event=None, recorder=None, timing=None):
         self.performer = performer
         self.output = output
         self.commands = commands
@@ -109,6 +110,7 @@ class Scheduler:
         self.config = config or SchedulerConfig()
         self.on_event = on_event
         self.recorder = recorder
+        self.timing = timing  # live.sync.Timing: grid, transport and clock out; due steps become fractional
         self.stats = Stats()
         self.heap: list = []
         self.thru_sounding: set = set()  # (channel, note) the player sounds through MIDI thru
@@ -131,6 +133,8 @@ class Scheduler:
     def run(self) -> None:
         """Run until Stop (or the duration); always ends with a panic. An exception is kept in .error."""
         self.t0 = self.clock.now()
+        if self.timing is not None:
+            self.timing.begin(self.t0)
         self.performer.start(0)
         self._emit(StateChanged("mode", self.performer.mode))
         try:
@@ -165,7 +169,14 @@ class Scheduler:
             return
         self._work(tick)
         if not self.commands.wake.is_set():
-            self.clock.wait_until(self.deadline(tick + 1), self.commands.wake)
+            self.clock.wait_until(self._next_due(tick), self.commands.wake)
+
+    def _next_due(self, tick: int) -> float:
+        """The next tick, or sooner a message between ticks (a quantized note, a clock-out tick)."""
+        if self.timing is None:
+            return self.deadline(tick + 1)
+        due = min(self.deadline(self.heap[0][0]), self.deadline(tick + 1)) if self.heap else self.deadline(tick + 1)
+        return min(due, self.timing.next_time())
 
     def _new_tick(self, tick: int, now: float) -> None:
         wake_late = now - self.deadline(tick)
@@ -181,9 +192,16 @@ class Scheduler:
             self._stopping = True
         if tick >= self._next_report:
             self._report(tick)
+        if self.timing is not None:
+            self.timing.poll(now)
 
     def _dispatch(self, tick: int) -> None:
         heap = self.heap
+        if self.timing is not None:
+            now = self.clock.now()
+            for m in self.timing.take_due(now):
+                self.output.send(m)
+            tick = (now - self.t0) / self.config.step_seconds + 1e-6  # quantized notes fall between ticks
         while heap and heap[0][0] <= tick:
             due, _, msg = heapq.heappop(heap)
             msg = self._shape_velocity(msg)
@@ -220,7 +238,7 @@ class Scheduler:
 
     def _work(self, tick: int) -> None:
         horizon = tick + 1 + self.lookahead_steps
-        stop_at = self.deadline(tick + 1) - self.config.margin_seconds
+        stop_at = self._next_due(tick) - self.config.margin_seconds
         now = self.clock.now
         for _ in range(self.config.max_steps_per_tick):
             limit = self._feed_limit(tick, stop_at) if self.performer.feeds else stop_at
@@ -266,6 +284,8 @@ class Scheduler:
                 self._emit(StateChanged("output", cmd.reason or ("lost" if cmd.port is None else "connected")))
             elif isinstance(cmd, Stop):
                 self._stopping = True
+            elif self.timing is not None and isinstance(cmd, SYNC_COMMANDS):
+                self._sync(cmd, tick)
             else:
                 self._apply(*self.performer.apply(cmd, tick), tick)
                 if isinstance(cmd, SwapModel):
@@ -298,10 +318,27 @@ class Scheduler:
             self.stats.rollbacks += 1
         self._push(msgs, tick)
 
+    def _sync(self, cmd, tick: int) -> None:
+        action = self.timing.apply(cmd, self.clock.now())
+        if action == "panic":
+            self._panic(tick)
+        elif action == "refresh":
+            self._apply(*self.performer.refresh(tick), tick)
+        self._emit(StateChanged("sync", "playing" if self.timing.playing else "stopped"))
+
     def _push(self, msgs, tick: int) -> None:
+        # Never schedule into the past: a step already sent goes out with the next one.
+        msgs = self._place(msgs, tick) if self.timing is not None else ((max(s, tick + 1), m) for s, m in msgs)
         for step, msg in msgs:
-            # Never schedule into the past: a step already sent goes out with the next one.
-            heapq.heappush(self.heap, (max(step, tick + 1), next(self._order), msg))
+            heapq.heappush(self.heap, (step, next(self._order), msg))
+
+    def _place(self, msgs, tick: int) -> list:
+        step_s, now, out = self.config.step_seconds, self.clock.now(), []
+        for step, msg in msgs:
+            due = self.timing.place(self.deadline(max(step, tick + 1)), msg, now)
+            if due is not None:
+                out.append(((due - self.t0) / step_s, msg))
+        return out
 
     def _panic(self, tick: int) -> None:
         self.performer.refresh(tick)
@@ -312,6 +349,8 @@ class Scheduler:
 
     def _shutdown(self) -> None:
         self.heap.clear()
+        for m in self.timing.finish() if self.timing is not None else ():
+            self.output.send(m)
         sent_at = self.clock.now()
         for m in self.output.panic():
             self._record("model", sent_at, m)

@@ -34,6 +34,8 @@ from .recorder import Recorder
 from .scheduler import Scheduler, SchedulerConfig
 from .server_watch import ServerWatch, lost_message
 from .synth import SynthConfig, SynthTee, open_synth
+from .sync.session_hook import SyncHook
+from .sync.timing import SyncConfig
 from .voice import Voice, VoiceSettings
 
 SWITCH_INTERVAL = 0.001  # s; a thread waiting for the GIL (the MIDI callback) gets it within 1 ms, not 5
@@ -67,6 +69,7 @@ class SessionConfig:
     reconnect: bool = False  # when the MIDI system dies: wait for it (True, the TUI) or stop with an error
     synth: SynthConfig | None = None  # the built-in synth (live.synth); None: MIDI only
     realtime: bool = True  # try SCHED_FIFO for the clock thread (needs root or an rtprio limit)
+    sync: SyncConfig = field(default_factory=SyncConfig)
 
 
 def load_model(path: str | None):
@@ -152,10 +155,12 @@ class Session:
                                        thru=config.thru, velocity_scale=config.velocity_scale,
                                        velocity_offset=config.velocity_offset,
                                        max_note_seconds=config.max_note_seconds)
+        self.sync = SyncHook(config.sync, config.lookahead_ms / 1000, self.commands, self.clock, on_event)
         self.scheduler = Scheduler(performer, self.output, self.commands, self.clock, sched_config,
-                                   on_event=on_event, recorder=self.recorder)
+                                   on_event=on_event, recorder=self.recorder, timing=self.sync.timing)
         if open_ports:
             self.inputs, self.input_name = open_inputs(config.ports, self._on_input)
+            self.sync.open_clock_input(config.ports)
         self.watcher = PortWatcher(config.ports, self.commands, self._on_input, self.inputs, self.report,
                                    output=self.output)
         self.server = ServerWatch(config.ports.virtual_name, self._server_lost, self._server_back, config.reconnect)
@@ -211,6 +216,7 @@ class Session:
             port.callback = None
             port.close()
         self.inputs.clear()
+        self.sync.close(self.recorder, self.scheduler.t0)
         for port in self.output.take_retired():
             if all(port is not dead for dead in self._dead_ports):
                 port.close()
@@ -258,6 +264,8 @@ class Session:
 
     def _on_input(self, msg) -> None:
         # The MIDI thread (inside JACK's process cycle): stamp, enqueue, return.
+        if self.sync.feed(msg, self.clock.now(), "input"):
+            return
         self.commands.put(PlayerMessage(msg, self.clock.now()))
         hook = self.on_player_message
         if hook is not None:

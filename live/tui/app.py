@@ -310,6 +310,9 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
 
     @on(EngineStateChanged)
     def engine_state(self, event: EngineStateChanged) -> None:
+        if event.key == "notice":  # sync: a bad clock or transport message was ignored
+            self.notify(event.value, severity="warning", timeout=6)
+            return
         self.view.set_state(event.key, event.value)
         self.update_labels()
 

@@ -267,3 +267,13 @@ async def test_without_knob_flags_the_panel_starts_in_the_first_presets_musical_
     assert app.state.pitch_levels == presets[0].state.pitch_levels and app.state.mode == "duet"
     session.config = SessionConfig(mode="solo", notes_per_second=7.0)  # a knob flag wins
     assert make_app(session, refresh_hz=0, presets=presets, cc_map_path=None).state.notes_per_second == 7.0
+
+
+async def test_a_sync_notice_shows_as_a_notification(session, tmp_path):
+    from live.tui.messages import EngineStateChanged
+
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.post_message(EngineStateChanged("notice", "sync: ignoring Stop without Start"))
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == ["sync: ignoring Stop without Start"]

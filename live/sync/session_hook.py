@@ -1,0 +1,59 @@
+"""What a Session needs for sync: the Timing for its scheduler, clock messages taken off the MIDI thread, an
+optional separate clock input port, and the tempo handed to the recorder."""
+from __future__ import annotations
+
+import time
+
+from ..ports import PortConfig, open_inputs
+from .timing import SyncConfig, Timing, Transport
+
+CLOCK_TYPES = ("clock", "start", "continue", "stop", "songpos")
+REPEAT_SECONDS = 2.0  # the same notice again within this long is dropped (a bad clock sends 24 per beat)
+
+
+class SyncHook:
+    def __init__(self, config: SyncConfig, lookahead_seconds: float, commands, clock, on_event=None):
+        self.config = config
+        self.commands = commands
+        self.clock = clock
+        self.on_event = on_event
+        self._last_notice = ("", 0.0)
+        self.timing = Timing(config, lookahead_seconds, self.notify) if config.active else None
+        self.ports: list = []
+
+    def notify(self, text: str) -> None:
+        """Any thread; never blocks (on_event is the session's non-blocking callback)."""
+        now = time.monotonic()
+        if self._last_notice[0] == text and now - self._last_notice[1] < REPEAT_SECONDS:
+            return
+        self._last_notice = (text, now)
+        if self.on_event is not None:
+            from ..scheduler import StateChanged
+            self.on_event(StateChanged("notice", text))
+
+    def feed(self, msg, t: float, source: str) -> bool:
+        """True if `msg` was clock or transport (taken here, so ticks never wake the scheduler)."""
+        if msg.type not in CLOCK_TYPES:
+            return False
+        tracker = self.timing.tracker if self.timing is not None else None
+        if tracker is not None:
+            kind = tracker.feed(msg, t, source)
+            if kind is not None:
+                self.commands.put(Transport(kind, t))
+        return True
+
+    def open_clock_input(self, ports: PortConfig) -> None:
+        name = self.config.clock_input
+        if name is None or self.config.mode != "midi":
+            return
+        only = PortConfig(None, name, False, False, ports.virtual_name)
+        self.ports, _ = open_inputs(only, lambda msg: self.feed(msg, self.clock.now(), "clock-input"))
+
+    def close(self, recorder, t0: float) -> None:
+        for port in self.ports:
+            port.callback = None
+            port.close()
+        self.ports.clear()
+        if recorder is not None and self.timing is not None:
+            origin = self.timing.open_at - t0 if self.config.mode == "midi" else 0.0
+            recorder.set_tempo(self.timing.bpm, origin)

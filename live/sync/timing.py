@@ -1,0 +1,187 @@
+"""The scheduler's one hook for tempo: gates the model on the DAW's transport, pulls note-ons toward the
+grid (moving due times only; nothing waits), and sends our own MIDI clock.
+
+Every method runs on the clock thread except the tracker's feed (the MIDI thread)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mido
+
+from engine.errors import ConfigError
+
+from ..commands import Command
+from ..midi_io import is_note_off, is_note_on
+from .grid import check_quantize, grid_ticks
+from .tempo import ClockTracker, Timeline, free_timeline
+
+SYNC_MODES = ("off", "midi")
+MIN_AHEAD = 0.001  # a moved note is never placed closer to now than this (it could not go out in time)
+
+
+@dataclass
+class SyncConfig:
+    mode: str = "off"  # off: free time at `bpm`; midi: follow MIDI beat clock and transport
+    bpm: float = 120.0  # the tempo knob: the grid in free time and the clock we send
+    quantize: float = 0.0  # percent each model note-on moves toward the grid
+    grid: str = "1/16"
+    clock_out: bool = False
+    clock_input: str | None = None  # a separate port for the clock (default: the input port)
+
+    def __post_init__(self):
+        if self.mode not in SYNC_MODES:
+            raise ConfigError(f"--sync must be one of {', '.join(SYNC_MODES)}, not {self.mode!r}")
+        check_bpm(self.bpm)
+        check_quantize(self.quantize)
+        grid_ticks(self.grid)
+        if self.clock_out and self.mode != "off":
+            raise ConfigError("--clock-out needs --sync=off: we send the clock only when we are the master")
+
+    @property
+    def active(self) -> bool:
+        return self.mode != "off" or self.clock_out or self.quantize > 0
+
+
+def check_bpm(bpm: float) -> float:
+    if not 20 <= bpm <= 300:
+        raise ConfigError(f"--bpm must be 20..300, not {bpm}")
+    return float(bpm)
+
+
+@dataclass(frozen=True)
+class Transport(Command):
+    """From the MIDI thread: the DAW pressed play ('start', 'continue') or stop."""
+    kind: str
+    time: float
+
+
+@dataclass(frozen=True)
+class SetQuantize(Command):
+    amount: float
+
+    def __post_init__(self):
+        check_quantize(self.amount)
+
+
+@dataclass(frozen=True)
+class SetBpm(Command):
+    bpm: float
+
+    def __post_init__(self):
+        check_bpm(self.bpm)
+
+
+SYNC_COMMANDS = (Transport, SetQuantize, SetBpm)
+
+
+class Timing:
+    def __init__(self, config: SyncConfig, lookahead_seconds: float, notify=None):
+        self.config = config
+        self.lookahead = lookahead_seconds
+        self.notify = notify or (lambda text: None)
+        self.tracker = ClockTracker(notify=self.notify) if config.mode == "midi" else None
+        self.grid = grid_ticks(config.grid)
+        self.playing = self.tracker is None  # following a DAW: silent until it starts
+        self.open_at = 0.0  # model notes due before this are dropped (the bar line after Start)
+        self._snap_next = False  # the first note after Start lands on a grid line whatever the amount
+        self._shifts: dict = {}  # (channel, note) -> seconds its note-on moved; its note-off moves as much
+        self._free: Timeline | None = None
+        self._clock_tick = 0
+        self._pending_out: list = []
+
+    def begin(self, t0: float) -> None:
+        self._free = free_timeline(t0, self.config.bpm)
+        if self.config.clock_out:
+            self._pending_out.append(mido.Message("start"))
+
+    def timeline(self) -> Timeline:
+        fit = self.tracker.timeline() if self.tracker is not None else None
+        return fit or self._free
+
+    @property
+    def bpm(self) -> float:
+        return self.timeline().bpm
+
+    # ---- placing the model's notes ---------------------------------------------------------------------
+
+    def place(self, due: float, msg, now: float) -> float | None:
+        """The time `msg` (due at `due`) should go out, or None to drop it."""
+        key = (getattr(msg, "channel", None), getattr(msg, "note", None))
+        if is_note_off(msg):
+            return due + self._shifts.pop(key, 0.0)
+        if not is_note_on(msg):
+            return due
+        if not self.playing or due < self.open_at:
+            return None
+        amount = 100.0 if self._snap_next else self.config.quantize
+        target = self._toward_grid(due, amount / 100.0, now)
+        self._snap_next = False
+        self._shifts[key] = target - due
+        return target
+
+    def _toward_grid(self, due: float, amount: float, now: float) -> float:
+        if amount <= 0:
+            return due
+        line = self.timeline()
+        k = round(line.tick_at(due) / self.grid) * self.grid
+        grid_time = line.time_of(k)
+        while grid_time < max(now + MIN_AHEAD, self.open_at):
+            k += self.grid
+            grid_time = line.time_of(k)
+        target = due + amount * (grid_time - due)
+        if target - due > self.lookahead or target < now + MIN_AHEAD:
+            return due  # never hold a note longer than the lookahead (nor into the past)
+        return target
+
+    # ---- transport, knobs, clock loss --------------------------------------------------------------------
+
+    def apply(self, cmd, now: float) -> str | None:
+        """Returns 'panic' (silence now) or 'refresh' (regenerate the lookahead) when the scheduler must act."""
+        if isinstance(cmd, SetQuantize):
+            self.config.quantize = cmd.amount
+            return None
+        if isinstance(cmd, SetBpm):
+            self._set_bpm(cmd.bpm, now)
+            return None
+        if cmd.kind == "stop":
+            self.playing = False
+            self._shifts.clear()
+            return "panic"
+        line = self.timeline()
+        # Start: the bar line is the next clock tick; Continue resumes at the song position given.
+        self.open_at = line.time_of(self.tracker.song_tick) if line is not None and self.tracker else cmd.time
+        self.playing = True
+        self._snap_next = True
+        return "refresh"
+
+    def _set_bpm(self, bpm: float, now: float) -> None:
+        """Keep the song position at `now`, change the speed from here on."""
+        self.config.bpm = bpm
+        old = self._free
+        k = old.tick_at(now)
+        period = 60.0 / (bpm * 24)
+        self._free = Timeline(now - k * period, period)
+
+    def poll(self, now: float) -> None:
+        if self.tracker is not None and self.tracker.check_lost(now):
+            self.playing = True
+            self.open_at = now
+            self.notify("sync: clock lost for over 1 s; playing in free time")
+
+    # ---- clock out -------------------------------------------------------------------------------------------
+
+    def take_due(self, now: float) -> list:
+        """MIDI clock messages due by `now` (24 per beat at the tempo knob)."""
+        if not self.config.clock_out:
+            return []
+        out, self._pending_out = self._pending_out, []
+        while self._free.time_of(self._clock_tick) <= now:
+            out.append(mido.Message("clock"))
+            self._clock_tick += 1
+        return out
+
+    def next_time(self) -> float:
+        return self._free.time_of(self._clock_tick) if self.config.clock_out else float("inf")
+
+    def finish(self) -> list:
+        return [mido.Message("stop")] if self.config.clock_out else []
