@@ -76,6 +76,7 @@ def test_too_little_playing_says_how_much_more_is_needed(tmp_path, user, capsys)
 
 
 def _model_only_take(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
     rec = Recorder(path)
     rec.add("model", 0.5, mido.Message("note_on", note=60, velocity=80))
     rec.add("model", 1.0, mido.Message("note_off", note=60))
