@@ -68,9 +68,12 @@ model: $(STAMP)
 
 # The expressive model (MODEL_CARD.md): real piano performances (ASAP: `git clone` fosfrancesco/asap-dataset, or
 # any folder of performance MIDI such as MAESTRO) -> dataset split by piece folder -> 3x256 LSTM warm-started from
-# the chorales model -> bundle -> evaluation. Re-running resumes the training from its last intact checkpoint.
+# the chorales model, lr 2e-3, then a second phase at lr 5e-4 (a step decay) -> bundle -> evaluation.
+# Re-running resumes each phase from its last intact checkpoint.
 DATA ?= ../shared/datasets/asap/performances
-EXPRESSIVE_STEPS ?= 20000
+EXPRESSIVE_STEPS ?= 5868
+EXPRESSIVE_DECAY_STEPS ?= 1835
+EXPRESSIVE_HPARAMS_2 := batch_size=32,rnn_layer_sizes=[256,256,256],learning_rate=0.0005
 EXPRESSIVE_LICENSE := CC BY-NC-SA 4.0 (adapted from the ASAP dataset and MAESTRO; non-commercial, share-alike)
 EXPRESSIVE_DATA := ASAP dataset (Foscarin et al., ISMIR 2020): 1,067 Disklavier performances from MAESTRO v2 (Hawthorne et al., ICLR 2019), Yamaha e-Piano Competition; split by piece
 model-expressive: $(STAMP)
@@ -81,6 +84,12 @@ model-expressive: $(STAMP)
 		--warm_start_bundle_file=engine/models/chorales.safetensors \
 		--num_training_steps=$(EXPRESSIVE_STEPS) --checkpoint_every_seconds=300
 	$(BIN)/performance_rnn_generate --save_generator_bundle --run_dir=runs/expressive \
+		--bundle_file=runs/expressive_phase1.safetensors
+	$(BIN)/performance_rnn_train --config=$(MODEL_CONFIG) --run_dir=runs/expressive2 --bf16 --seed=2 \
+		--sequence_example_file=data/expressive/training_performances.safetensors --hparams='$(EXPRESSIVE_HPARAMS_2)' \
+		--warm_start_bundle_file=runs/expressive_phase1.safetensors \
+		--num_training_steps=$(EXPRESSIVE_DECAY_STEPS) --checkpoint_every_seconds=240
+	$(BIN)/performance_rnn_generate --save_generator_bundle --run_dir=runs/expressive2 \
 		--bundle_file=engine/models/expressive.safetensors \
 		--bundle_description="expressive: 3x256 LSTM, optional multiconditioned, real piano performances (MODEL_CARD.md)" \
 		--bundle_license="$(EXPRESSIVE_LICENSE)" --bundle_training_data="$(EXPRESSIVE_DATA)"

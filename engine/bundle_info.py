@@ -12,7 +12,7 @@ FORMAT = "performance_rnn_live"
 FORMAT_VERSION = 1
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-SHIPPED_MODELS = ("chorales",)  # short names of the bundles in engine/models, the default first
+SHIPPED_MODELS = ("expressive", "chorales")  # short names of the bundles in engine/models, the default first
 DEFAULT_MODEL = SHIPPED_MODELS[0]
 
 
