@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .atomic_file import write_atomic
+from engine.atomic import atomic_path
+
 from .synth import SAMPLE_RATE, Synth, SynthConfig
 
 TAIL_SECONDS = 2.0  # release tails after the last event
@@ -33,13 +34,13 @@ def render_events(events, config: SynthConfig) -> np.ndarray:
 
 
 def save_wav(path: str, audio: np.ndarray) -> str:
-    def write(f):
-        with wave.open(f, "wb") as w:
+    with atomic_path(path) as tmp:
+        with wave.open(str(tmp), "wb") as w:
             w.setnchannels(2)
             w.setsampwidth(2)
             w.setframerate(SAMPLE_RATE)
             w.writeframes(audio.tobytes())
-    return write_atomic(path, write, suffix=".wav")
+    return path
 
 
 def record_audio(path: str, recorder, config: SynthConfig, with_player: bool) -> str:
