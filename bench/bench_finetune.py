@@ -48,7 +48,7 @@ def main(argv=None) -> None:
           f"{r.train_takes} training / {r.heldout_takes} held-out takes; load {os.getloadavg()[0]:.1f}")
     print("| | held-out NLL/event | whole-tone share | notes/s |")
     print("|---|---|---|---|")
-    print(f"| takes | | 1.00 | 4.00 |")
+    print("| takes | | 1.00 | 4.00 |")
     print(f"| base ({args.base}) | {r.base_nll:.3f} | {base[0]:.2f} | {base[1]:.2f} |")
     print(f"| fine-tuned | {r.nll:.3f} ({-100 * r.improvement:+.0f}%) | {tuned[0]:.2f} | {tuned[1]:.2f} |")
 

@@ -4,7 +4,7 @@ import numpy as np
 from engine.generation import ControlSchedule, GenerationOptions, batch_log_likelihood, generate
 from engine.primers import build_primer
 from engine.stepper import Stepper
-from tests.helpers import synthetic_piece, tiny_model
+from tests.helpers import tiny_model
 
 LAYERS = (48, 48)  # two layers: covers layer 0's gather path and the fused upper layers
 STEPS = 800
