@@ -19,6 +19,7 @@ import torch
 from engine.bundle import default_bundle_path, load_bundle
 from engine.generation import ControlSchedule, GenerationOptions, batch_log_likelihood, generate
 from engine.primers import build_primer
+from train.performance_stats import rates_and_velocities
 
 STEPS = 3000
 
@@ -31,13 +32,8 @@ def _samples(loaded, precision: str, seed: int, max_events=None):
 
 
 def _stats(samples):
-    rates, velocities = [], []
-    for generated in samples:
-        notes = generated.performance.to_notes()
-        rates.append(len(notes) / (STEPS / 100))
-        velocities.extend(notes.velocity.tolist())
-    hist = np.bincount(np.asarray(velocities, np.int64), minlength=128)
-    return np.asarray(rates), hist / max(1, hist.sum())
+    return rates_and_velocities([g.performance for g in samples], STEPS / 100)
+
 
 
 def main() -> None:

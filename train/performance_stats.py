@@ -93,3 +93,15 @@ def summarize(stats: list[OutputStats], histogram=None) -> BatchSummary:
         polyphony=percentiles(np.concatenate([s.polyphony for s in stats]) if stats else []),
         share_without_cut=float(np.mean([s.cut_notes == 0 for s in stats])) if stats else float("nan"),
         cut_notes=int(sum(s.cut_notes for s in stats)), in_classes_share=share)
+
+
+def rates_and_velocities(performances, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """(notes/s per performance, velocity histogram [128] over all of them, normalized): what a change of
+    precision or sampler must leave alone."""
+    rates, velocities = [], []
+    for perf in performances:
+        notes = perf.to_notes()
+        rates.append(len(notes) / seconds)
+        velocities.extend(notes.velocity.tolist())
+    hist = np.bincount(np.asarray(velocities, np.int64), minlength=128)
+    return np.asarray(rates), hist / max(1, hist.sum())

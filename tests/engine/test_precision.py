@@ -5,6 +5,7 @@ from engine.generation import ControlSchedule, GenerationOptions, batch_log_like
 from engine.primers import build_primer
 from engine.stepper import Stepper
 from tests.helpers import tiny_model
+from train.performance_stats import rates_and_velocities
 
 LAYERS = (48, 48)  # two layers: covers layer 0's gather path and the fused upper layers
 STEPS = 800
@@ -17,14 +18,7 @@ def _samples(model, precision: str, seed: int):
 
 
 def _stats(samples):
-    """(notes/s per output, velocity-bin histogram over all outputs)."""
-    rates, velocities = [], []
-    for generated in samples:
-        notes = generated.performance.to_notes()
-        rates.append(len(notes) / (STEPS / 100))
-        velocities.extend(notes.velocity.tolist())
-    hist = np.bincount(np.asarray(velocities, np.int64), minlength=128)
-    return np.asarray(rates), hist / max(1, hist.sum())
+    return rates_and_velocities([g.performance for g in samples], STEPS / 100)
 
 
 def test_int8_nll_is_within_a_hundredth_of_a_nat_per_event():

@@ -10,7 +10,10 @@ import time
 from pathlib import Path
 
 import mido
+import pytest
 import rtmidi
+
+from tests.helpers import tiny_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,3 +110,17 @@ class Instrument:
 
     def notes(self, kinds=("note_on", "note_off")) -> list[mido.Message]:
         return [m for _, m in self.received if m.type in kinds]
+
+# Fixtures for the modules that run instruments (import them by name: realtime_client is autouse there).
+@pytest.fixture(autouse=True)
+def realtime_client():
+    """The client's MIDI callbacks run in JACK's real-time thread and need the GIL: keep this thread from
+    being preempted while it holds it (a busy machine otherwise drops messages), as the instrument does."""
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    yield
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return tiny_bundle(tmp_path_factory.mktemp("bundle"))

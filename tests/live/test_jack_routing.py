@@ -1,6 +1,5 @@
 """The instrument through real MIDI routing: a private JACK server, virtual ports, a client that plays and
 listens. Processes run side by side to keep the wall time down."""
-import os
 import random
 import signal
 import time
@@ -8,9 +7,8 @@ import time
 import mido
 import pytest
 
-from tests.helpers import tiny_bundle
 from tests.live.fakes import sounding_after
-from tests.live.instrument import Instrument
+from tests.live.instrument import Instrument, bundle, realtime_client  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
@@ -54,20 +52,6 @@ def panicked(inst):
     tail = [(m.type, getattr(m, "channel", None), getattr(m, "control", None)) for _, m in inst.received[-32:]]
     return (sounding_after(inst.received) == set()
             and tail == [("control_change", c, cc) for cc in (123, 120) for c in range(16)])
-
-
-@pytest.fixture(autouse=True)
-def realtime_client():
-    """The client's MIDI callbacks run in JACK's real-time thread and need the GIL: keep this thread from
-    being preempted while it holds it (a busy machine otherwise drops messages), as the instrument does."""
-    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-    yield
-    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory.mktemp("bundle"))
 
 
 def test_duet_hears_the_player_and_record_writes_both_parts(jack_server, bundle, tmp_path):

@@ -1,29 +1,16 @@
 """Sync through real JACK routing: a test client plays the DAW (clock and transport) and listens."""
-import os
 
 import mido
 import numpy as np
 import pytest
 
-from tests.helpers import tiny_bundle
 from tests.live.daw import PPQN, grid_distances, play_clock
 from tests.live.fakes import sounding_after
-from tests.live.instrument import Instrument
+from tests.live.instrument import Instrument, bundle, realtime_client  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 START_TICK, STOP_TICK = 2 * PPQN, 10 * PPQN
 
-
-@pytest.fixture(autouse=True)
-def realtime_client():
-    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-    yield
-    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory.mktemp("bundle"))
 
 
 def model_note_ons(inst, after=0.0, before=float("inf")):
