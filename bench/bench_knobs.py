@@ -32,7 +32,8 @@ from engine.bundle import load_bundle  # noqa: E402
 from engine.bundle_info import SHIPPED_MODELS, resolve_bundle  # noqa: E402
 from engine.midi_file import read_midi  # noqa: E402
 from live.clock import HELPER_PRIORITY, make_realtime  # noqa: E402
-from live.commands import SetPitchClassHistogram  # noqa: E402
+from live.commands import SetControl  # noqa: E402
+from live.settings import Settings  # noqa: E402
 from live.ports import PortConfig  # noqa: E402
 from live.scheduler import Stats  # noqa: E402
 from live.session import Session, SessionConfig  # noqa: E402
@@ -86,8 +87,8 @@ def in_scale(pitches, hist) -> float:
 def play(loaded, backend, name, seconds, driver=None, prepare=None, **knobs):
     """One session of `seconds`; `prepare(session)` runs before its clock starts (open a player's port: opening
     a JACK client holds the GIL for tens of ms), `driver(session, t_start)` beside it (commands, a player)."""
-    config = SessionConfig(mode=knobs.pop("mode", "solo"), seed=0, duration=seconds,
-                           ports=PortConfig(virtual_name=name, no_input=prepare is None), **knobs)
+    config = SessionConfig(Settings(**{"mode": "solo", **knobs}), seed=0, duration=seconds,
+                           ports=PortConfig(virtual_name=name, no_input=prepare is None))
     session = Session(config, loaded=loaded, report=lambda text: None)
     listener = Listener(backend, name)
     if prepare is not None:
@@ -138,7 +139,7 @@ def responsiveness_row(loaded, backend, label, flips: int = 16) -> list[str]:
             time.sleep(max(0.0, due - time.perf_counter()))
             hist = FLIP[(i + 1) % 2]
             times.append((time.perf_counter(), hist))
-            session.send(SetPitchClassHistogram(hist))
+            session.send(SetControl("pitch_class_histogram", hist))
 
     _, listener, _ = play(loaded, backend, "knobs-flip", 1.5 * (flips + 1), driver=flipper, notes_per_second=16.0,
                           pitch_class_histogram=FLIP[0])

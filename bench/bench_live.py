@@ -34,6 +34,7 @@ from live.ports import PortConfig  # noqa: E402
 from live.scheduler import Stats  # noqa: E402
 from live.clock import CLOCK_PRIORITY, HELPER_PRIORITY, make_realtime  # noqa: E402
 from live.session import Session, SessionConfig  # noqa: E402
+from live.settings import Settings  # noqa: E402
 from tests.live.jack_server import JackServer  # noqa: E402
 
 MS = 1e3
@@ -70,8 +71,8 @@ class Listener:
 
 
 def run_session(loaded, backend, port_name: str, seconds: float, mode: str = "solo", player=None):
-    config = SessionConfig(mode=mode, seed=0, duration=seconds, ports=PortConfig(virtual_name=port_name,
-                                                                                no_input=player is None))
+    config = SessionConfig(Settings(mode=mode), seed=0, duration=seconds,
+                           ports=PortConfig(virtual_name=port_name, no_input=player is None))
     session = Session(config, loaded=loaded, report=lambda text: print(text, file=sys.stderr))
     session.scheduler.recorder = SentLog()
     listener = Listener(port_name, backend)

@@ -30,12 +30,10 @@ from engine.bundle import default_bundle_path, load_bundle  # noqa: E402
 from engine.configs import get_config  # noqa: E402
 from engine.model import PerformanceModel  # noqa: E402
 from engine.stepper import Stepper  # noqa: E402
-from live.clock import MonotonicClock  # noqa: E402
-from live.commands import CommandQueue, SetNotesPerSecond, Stop  # noqa: E402
-from live.midi_io import MidiOutput  # noqa: E402
-from live.modes import ModeConfig, Performer  # noqa: E402
-from live.scheduler import Scheduler, SchedulerConfig  # noqa: E402
-from live.voice import Voice, VoiceSettings  # noqa: E402
+from live.commands import SetControl, Stop  # noqa: E402
+from live.scheduler import Scheduler  # noqa: E402
+from live.session import Session, SessionConfig  # noqa: E402
+from live.settings import Settings  # noqa: E402
 
 DENSE = 12.0  # notes per second asked of the model
 
@@ -76,14 +74,15 @@ def warm_up(config, stepper, steps: int = 50) -> None:
 
 def build_session(config, stepper):
     warm_up(config, stepper)
-    voice = Voice(config, stepper, VoiceSettings(notes_per_second=DENSE), rng=np.random.default_rng(0))
-    performer = Performer(voice, ModeConfig(mode="solo"))
+    settings = Settings(mode="solo", notes_per_second=DENSE, lookahead_ms=100)
+    session = Session(SessionConfig(settings, seed=0, realtime=False),
+                      loaded=SimpleNamespace(config=config, stepper=lambda: stepper), output_port=NullPort(),
+                      open_ports=False)
+    session.output.flush_seconds = 0
+    scheduler, performer = session.scheduler, session.scheduler.performer
     performer.start(0)
     for step in range(20):  # the first work() pays one-time costs (first deepcopy, first decode): 20-60 ms
         performer.work(step, step + 10)
-    commands = CommandQueue()
-    scheduler = Scheduler(performer, MidiOutput(NullPort(), flush_seconds=0),
-                          commands, MonotonicClock(), SchedulerConfig(lookahead_ms=100))
 
     def warmed_run():
         # A new thread's first BLAS call pays a one-time setup (tens of ms); a first step that slow makes
@@ -93,7 +92,8 @@ def build_session(config, stepper):
         Scheduler.run(scheduler)
 
     scheduler.run = warmed_run
-    return SimpleNamespace(commands=commands, scheduler=scheduler, input_name="bench", output_name="null")
+    session.input_name, session.output_name = "bench", "null"
+    return session
 
 
 def summary(session, skip_seconds: float = 1.0) -> dict:
@@ -128,7 +128,7 @@ def run_with_tui(config, stepper, seconds: float, refresh_hz: float):
         app = make_app(session, presets=[], state=state, cc_map_path=None, refresh_hz=refresh_hz)
         async with app.run_test(size=(130, 40)) as pilot:
             await pilot.pause(seconds)
-            session.commands.put(SetNotesPerSecond(DENSE))
+            session.commands.put(SetControl("notes_per_second", DENSE))
 
     asyncio.run(play())
     session.seconds = seconds

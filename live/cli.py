@@ -17,9 +17,9 @@ from engine.errors import PerformanceRnnError  # noqa: E402
 from engine.bundle_info import shipped_models_help  # noqa: E402
 
 from .clock import HELPER_PRIORITY, make_realtime
-from .commands import MODES, check_lookahead_ms, check_temperature, parse_histogram
 from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
-from .scheduler import EngineError, StateChanged, Stats
+from .scheduler import EngineError, StateChanged
+from .settings_cli import add_control_arguments, settings_from_args
 from .sync.cli_args import add_sync_arguments, sync_config
 from .web import add_web_arguments, run_web
 from .synth_cli import add_synth_arguments, prepare_midi_system, synth_config
@@ -35,8 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     a = p.add_argument
     a("--bundle_file", help="model bundle: a file, or a shipped model by name (default: the first): "
       + shipped_models_help())
-    a("--mode", default="duet", choices=MODES, help="solo: improvise; duet: play along, hearing every note; "
-                                                    "call: answer after you pause; mute: listen only")
     a("--input", metavar="NAME", help=f"an existing input port, matched loosely (default: a virtual port "
                                       f"'{DEFAULT_OUTPUT} in')")
     a("--all_inputs", action="store_true", help="listen to every input port")
@@ -53,20 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
       "(default: a folder named by date and time in <config dir>/takes, which performance_rnn_finetune reads)")
     a("--no-tui", "--no_tui", dest="no_tui", action="store_true", help="run headless")
     a("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
-    a("--notes_per_second", type=float, help="density in notes/s (> 0), steered at sampling time; not given: the "
-      "model keeps its own pace (unconditioned without a scale, else its density input follows the music's)")
-    a("--pitch_class_histogram", help='12 relative weights C..B, e.g. "[2,0,1,0,1,1,0,1,0,1,0,1]"')
-    a("--disable_conditioning", action="store_true", help="play without the density/pitch controls")
-    a("--temperature", type=float, default=1.0, help="softmax temperature (0.05..5; < 1 is more conservative)")
-    a("--channel", type=int, default=1, help="MIDI channel of the model's notes, 1..16")
-    a("--thru", action="store_true", help="copy the player's messages to the output")
-    a("--lookahead_ms", type=float, default=100.0, help="how far the model plays ahead of the clock (10..1000)")
-    a("--velocity_scale", type=float, default=1.0, help="output velocity = velocity * scale + offset")
-    a("--velocity_offset", type=int, default=0, help="see --velocity_scale")
-    a("--max_note_seconds", type=float, default=5.0, help="notes still on after this long are ended")
-    a("--call_silence", type=float, default=0.6, help="call mode: seconds of silence that end your call")
-    a("--response_seconds", type=float, help="call mode: length of an answer (default: as long as the call)")
-    a("--refresh_seconds", type=float, help="reset the model's context this often (against babble)")
     a("--seed", type=int, help="random seed (the same seed and input give the same notes)")
     a("--primer_midi", help="prime the model with this MIDI file (heard, not played)")
     a("--primer_pitches", help='prime with a chord, e.g. "[60, 64, 67]"')
@@ -74,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--reconnect", action="store_true", help="headless: if the JACK server dies, wait for it to return "
                                                "(default: stop with an error; the TUI always waits)")
     a("--verbose", action="store_true", help="headless: print every note and state change")
+    add_control_arguments(p)
     add_web_arguments(p)
     add_synth_arguments(p)
     add_sync_arguments(p)
@@ -107,43 +92,17 @@ def _takes_folder(args):
     return takes_dir() / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
 
-# flag: (smallest value, allowed equal?); None means unset and is always fine.
-_LOWER_BOUNDS = {"max_note_seconds": (0.0, False), "velocity_scale": (0.0, True), "refresh_seconds": (0.0, False),
-                 "call_silence": (0.0, False), "response_seconds": (0.0, False)}
-
-
-def _check_positive(args) -> None:
-    for flag, (low, equal_ok) in _LOWER_BOUNDS.items():
-        value = getattr(args, flag)
-        if value is not None and not (value >= low if equal_ok else value > low):
-            _fail(f"--{flag} must be {'>=' if equal_ok else '>'} {low:g}, not {value:g}")
-
-
 def session_config(args):
     from .session import SessionConfig
 
     if args.record == "":
         args.record = str(_takes_folder(args) / "take.mid")
-    if not 1 <= args.channel <= 16:
-        _fail(f"--channel must be in range 1..16, not {args.channel}")
     if args.duration is not None and args.duration <= 0:
         _fail(f"--duration must be > 0 seconds, not {args.duration}")
-    _check_positive(args)
-    check_temperature(args.temperature)
-    check_lookahead_ms(args.lookahead_ms)
-    hist = parse_histogram(args.pitch_class_histogram) if args.pitch_class_histogram else None
-    if args.notes_per_second is not None and args.notes_per_second <= 0:
-        _fail(f"--notes_per_second must be > 0, not {args.notes_per_second}")
     ports = PortConfig(args.output, args.input, args.all_inputs, args.no_input, args.port_name)
     return SessionConfig(
-        bundle_file=args.bundle_file, mode=args.mode, ports=ports, channel=args.channel - 1, thru=args.thru,
-        lookahead_ms=args.lookahead_ms, seed=args.seed, temperature=args.temperature,
-        notes_per_second=args.notes_per_second, pitch_class_histogram=hist,
-        conditioning=not args.disable_conditioning, velocity_scale=args.velocity_scale,
-        velocity_offset=args.velocity_offset, max_note_seconds=args.max_note_seconds,
-        call_silence_seconds=args.call_silence, response_seconds=args.response_seconds,
-        refresh_seconds=args.refresh_seconds, primer_midi=args.primer_midi,
-        primer_pitches=_int_list("primer_pitches", args.primer_pitches),
+        settings=settings_from_args(args), bundle_file=args.bundle_file, ports=ports, seed=args.seed,
+        primer_midi=args.primer_midi, primer_pitches=_int_list("primer_pitches", args.primer_pitches),
         primer_melody=_int_list("primer_melody", args.primer_melody), record=args.record, duration=args.duration,
         reconnect=args.reconnect or not args.no_tui, synth=synth_config(args, _fail), record_audio=args.record_audio,
         sync=sync_config(args))
@@ -162,20 +121,12 @@ def _printer(verbose: bool):
     return show
 
 
-def _summary(session) -> str:
-    s = session.scheduler.stats
-    late, step = Stats.summary(s.lateness), Stats.summary(s.step_seconds)
-    return (f"sent {late['n']} messages; lateness p50 {late['p50'] * 1e3:.3f} ms, p99 {late['p99'] * 1e3:.3f} ms, "
-            f"max {late['max'] * 1e3:.3f} ms; late ticks {s.late_ticks}/{s.ticks}; model step p99 "
-            f"{step['p99'] * 1e3:.3f} ms; rollbacks {s.rollbacks}")
-
-
 def run_headless(session, verbose: bool = False) -> int:
     stop = threading.Event()
     # SIGTERM and Ctrl-C end the same way: the main thread stops the session (panic, close, save).
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"performance_rnn_live: {session.output_name} <- {session.input_name}; mode "
-          f"{session.scheduler.performer.mode}; Ctrl-C stops", file=sys.stderr, flush=True)
+          f"{session.settings.mode}; Ctrl-C stops", file=sys.stderr, flush=True)
     if session.config.realtime:
         make_realtime(HELPER_PRIORITY)  # this thread takes the GIL every 50 ms: it must not be preempted
     session.start()
@@ -186,7 +137,7 @@ def run_headless(session, verbose: bool = False) -> int:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the panic and the save short
     path = session.stop()
-    print(_summary(session), file=sys.stderr, flush=True)
+    print(session.summary(), file=sys.stderr, flush=True)
     if path:
         print(f"recorded {path}", file=sys.stderr, flush=True)
     return 1 if session.scheduler.error is not None or session.fault else 0

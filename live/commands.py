@@ -5,17 +5,15 @@ Every command checks its values when it is built, so a bad knob value raises in 
 from __future__ import annotations
 
 import collections
-import math
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import mido
-from engine.controls import check_histogram, check_notes_per_second
+from engine.controls import check_histogram
 from engine.errors import ConfigError
 
-MODES = ("solo", "duet", "call", "mute")
-MAX_LOOKAHEAD_MS = 1000
+from .settings import check
 
 
 class Command:
@@ -31,72 +29,14 @@ class PlayerMessage(Command):
 
 
 @dataclass(frozen=True)
-class SetNotesPerSecond(Command):
-    value: float | None  # None: conditioning on Magenta's default density
+class SetControl(Command):
+    """A new value for one control of live.settings.CONTROLS (or pitch_class_histogram), checked there."""
+
+    id: str
+    value: Any
 
     def __post_init__(self):
-        if self.value is not None:
-            check_notes_per_second(self.value)
-
-
-@dataclass(frozen=True)
-class SetPitchClassHistogram(Command):
-    value: tuple | None  # 12 weights C..B, or None for uniform
-
-    def __post_init__(self):
-        if self.value is not None:
-            check_histogram(list(self.value))
-            object.__setattr__(self, "value", tuple(float(v) for v in self.value))
-
-
-@dataclass(frozen=True)
-class SetConditioning(Command):
-    enabled: bool
-
-
-@dataclass(frozen=True)
-class SetTemperature(Command):
-    value: float
-
-    def __post_init__(self):
-        check_temperature(self.value)
-
-
-@dataclass(frozen=True)
-class SetVelocity(Command):
-    """Output velocity = clip(round(velocity * scale + offset), 1, 127)."""
-
-    scale: float = 1.0
-    offset: int = 0
-
-    def __post_init__(self):
-        if not (isinstance(self.scale, (int, float)) and 0 <= self.scale <= 4):
-            raise ConfigError(f"velocity scale must be in range 0..4, not {self.scale!r}")
-        if not (isinstance(self.offset, int) and -127 <= self.offset <= 127):
-            raise ConfigError(f"velocity offset must be an int in range -127..127, not {self.offset!r}")
-
-
-@dataclass(frozen=True)
-class SetThru(Command):
-    """Copy the player's channel messages to the output (MIDI thru) or not."""
-
-    enabled: bool
-
-
-@dataclass(frozen=True)
-class SetMode(Command):
-    mode: str
-
-    def __post_init__(self):
-        check_mode(self.mode)
-
-
-@dataclass(frozen=True)
-class SetLookahead(Command):
-    milliseconds: float
-
-    def __post_init__(self):
-        check_lookahead_ms(self.milliseconds)
+        object.__setattr__(self, "value", check(self.id, self.value))
 
 
 @dataclass(frozen=True)
@@ -128,25 +68,6 @@ class ReplaceOutput(Command):
 @dataclass(frozen=True)
 class Stop(Command):
     """Panic and end the scheduler loop."""
-
-
-def check_temperature(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.05 <= value <= 5.0:
-        raise ConfigError(f"temperature must be in range 0.05..5.0, not {value!r}")
-    return float(value)
-
-
-def check_mode(mode) -> str:
-    if mode not in MODES:
-        raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    return mode
-
-
-def check_lookahead_ms(value) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not 10 <= value <= MAX_LOOKAHEAD_MS:
-        raise ConfigError(f"lookahead must be in range 10..{MAX_LOOKAHEAD_MS} ms, not {value!r}")
-    return float(value)
 
 
 def parse_histogram(text: str) -> tuple:

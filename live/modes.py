@@ -5,35 +5,26 @@ The performer never sleeps and never touches ports: the scheduler asks it for on
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass
 
 from engine.events import MAX_SHIFT_STEPS, STEPS_PER_SECOND
 
-from .commands import (ResetModel, SetConditioning, SetNotesPerSecond, SetPitchClassHistogram, SetTemperature,
-                       SwapModel, check_mode)
+from .commands import ResetModel, SetControl, SwapModel
+from .settings import check
+
+# Controls that change what the model samples: a change regenerates the pending lookahead.
+VOICE_CONTROLS = ("notes_per_second", "temperature", "pitch_class_histogram", "conditioning", "count_player")
 
 LISTENING, RESPONDING = "listening", "responding"
 
 
-@dataclass
-class ModeConfig:
-    mode: str = "duet"
-    call_silence_seconds: float = 0.6  # call-and-response: the player's silence that ends a call
-    response_seconds: float | None = None  # None: as long as the call (1..10 s)
-    refresh_seconds: float | None = None  # reset the model's context this often in solo/duet (against babble)
-
-    def __post_init__(self):
-        check_mode(self.mode)
-
-
 class Performer:
-    """Mode logic around one Voice. `now` is the scheduler's clock; `on_input_latency(seconds)` gets, for
-    each player event, the time from its arrival to its being in the model's state."""
+    """Mode logic around one Voice; its settings (the voice's live.settings.Settings) give the mode and the call
+    timing. `now` is the scheduler's clock; `on_input_latency(seconds)` gets, for each player event, the time
+    from its arrival to its being in the model's state."""
 
-    def __init__(self, voice, config: ModeConfig | None = None, now=None, on_input_latency=None, on_state=None):
+    def __init__(self, voice, now=None, on_input_latency=None, on_state=None):
         self.voice = voice
-        self.config = config or ModeConfig()
-        self.mode = self.config.mode
+        self.mode = voice.settings.mode
         self.state = LISTENING
         self.now = now
         self.on_input_latency = on_input_latency
@@ -79,7 +70,7 @@ class Performer:
             steps = self._response_steps()
             self.state, self.response_end, self.call_start = RESPONDING, tick + 1 + steps, None
             self.on_state(RESPONDING)
-        refresh = self.config.refresh_seconds
+        refresh = self.settings.refresh_seconds
         if refresh and self.generating() and tick - self.last_refresh >= refresh * STEPS_PER_SECOND:
             return self._reset(tick)
         return False, []
@@ -107,31 +98,27 @@ class Performer:
         return v.feed(class_id)
 
     def apply(self, command, tick: int) -> tuple[bool, list]:
-        """A knob, mode or model command. Returns (invalidated, messages)."""
-        settings = self.voice.settings
-        if isinstance(command, SetTemperature):
-            settings.temperature = command.value
-        elif isinstance(command, SetNotesPerSecond):
-            settings.notes_per_second = command.value
-        elif isinstance(command, SetPitchClassHistogram):
-            settings.pitch_class_histogram = command.value
-        elif isinstance(command, SetConditioning):
-            settings.conditioning = command.enabled
-        elif isinstance(command, SwapModel):
+        """A sampling control (VOICE_CONTROLS, already stored in the settings), a model swap or a reset.
+        Returns (invalidated, messages)."""
+        if isinstance(command, SwapModel):
             return self._swap(command.voice, tick)
-        elif isinstance(command, ResetModel):
+        if isinstance(command, ResetModel):
             return self._reset(tick)
-        else:
+        if not (isinstance(command, SetControl) and command.id in VOICE_CONTROLS):
             raise TypeError(f"performer cannot apply {command!r}")
         self.voice.update_controls()
         return self._rollback(tick)
+
+    @property
+    def settings(self):
+        return self.voice.settings
 
     def refresh(self, tick: int) -> tuple[bool, list]:
         """Discard the pending lookahead (a new lookahead, a panic): regenerated from the present."""
         return self._rollback(tick)
 
     def set_mode(self, mode: str, tick: int) -> tuple[bool, list]:
-        self.mode = check_mode(mode)
+        self.mode = check("mode", mode)
         invalidated, msgs = self._rollback(tick)
         if self.state == RESPONDING:
             self.state = LISTENING
@@ -173,6 +160,8 @@ class Performer:
         self.voice.rollback(tick)
         released, _ = self.voice.release_all()
         self.feeds.clear()
+        voice.settings = self.settings  # the knobs in force now, one object for the whole core
+        voice.update_controls()
         self.voice = voice
         self.voice.start(tick + 1)
         self.last_refresh = tick
@@ -208,11 +197,11 @@ class Performer:
         self.last_activity = step
 
     def _call_ended(self, tick: int) -> bool:
-        silence = round(self.config.call_silence_seconds * STEPS_PER_SECOND)
+        silence = round(self.settings.call_silence_s * STEPS_PER_SECOND)
         return (self.call_start is not None and not self.held and not self.feeds
                 and tick - self.last_activity >= silence)
 
     def _response_steps(self) -> int:
-        if self.config.response_seconds is not None:
-            return max(1, round(self.config.response_seconds * STEPS_PER_SECOND))
+        if self.settings.answer_s:
+            return max(1, round(self.settings.answer_s * STEPS_PER_SECOND))
         return min(max(self.last_activity - self.call_start, STEPS_PER_SECOND), 10 * STEPS_PER_SECOND)

@@ -1,7 +1,8 @@
 """The instrument's knob state and presets: presets/*.toml (shipped) and <config>/presets/*.toml (saved).
 
 A preset file is flat TOML: `name`, `description`, then any InstrumentState field. Fields left out keep
-their defaults; `pitch_levels` left out is derived from `scale` and `root`. Unknown keys are errors."""
+their defaults; `pitch_levels` left out is derived from `scale` and `root`. Unknown keys and out-of-range
+values are errors naming the key and its range."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,65 +13,49 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ConfigError
-from live.commands import MODES
+from live.settings import CONTROLS, check
 from live.scales import MAX_LEVEL, NOTE_NAMES, SCALES, check_scale, root_index, scale_levels
 from live.user_config import atomic_write_text, user_presets_dir
 
-# Knob ranges (low, high, step): the one table the knobs, the presets and MIDI learn all read.
-KNOB_RANGES: dict[str, tuple[float, float, float]] = {
-    "notes_per_second": (0.0, 20.0, 0.5),
-    "temperature": (0.1, 2.0, 0.05),
-    "velocity_scale": (0.0, 2.0, 0.05),
-    "lookahead_ms": (20.0, 500.0, 10.0),
-    "call_silence_s": (0.2, 4.0, 0.1),
-    "answer_s": (0.0, 16.0, 0.5),  # 0: answer as long as the call was
-}
+# The controls a preset stores besides the pitch faders and the model; ranges, defaults and help: live.settings.
+PRESET_CONTROLS = ("notes_per_second", "temperature", "velocity_scale", "lookahead_ms", "conditioning",
+                   "count_player", "mode", "call_silence_s", "answer_s")
+
+
+def _default(control_id: str):
+    return field(default=CONTROLS[control_id].default)
 
 
 @dataclass
 class InstrumentState:
-    """Everything a preset restores. The UI edits one of these; the scheduler gets it as commands."""
+    """Everything a preset restores. The UI edits one of these; the scheduler gets it as SetControl commands.
+    Each control field means what live.settings.CONTROLS says (its `help`)."""
 
-    notes_per_second: float = 0.0
-    """Density in notes per second (conditioning plus sampling-time steering); 0 means off: no steering, and
-    the model keeps its own pace (unconditioned with no scale; else its density input follows the music's)."""
-    temperature: float = 1.0
-    """Sampling temperature: below 1 safer and more repetitive, above 1 wilder."""
-    velocity_scale: float = 1.0
-    """Multiplies the model's velocities (1 = as generated)."""
-    lookahead_ms: float = 100.0
-    """How far the model runs ahead of the clock; knob changes are heard after about this long."""
-    conditioning: bool = True
-    """Send density and pitch conditioning to the model at all."""
+    notes_per_second: float = _default("notes_per_second")
+    temperature: float = _default("temperature")
+    velocity_scale: float = _default("velocity_scale")
+    lookahead_ms: float = _default("lookahead_ms")
+    conditioning: bool = _default("conditioning")
+    count_player: bool = _default("count_player")
+    mode: str = _default("mode")
+    call_silence_s: float = _default("call_silence_s")
+    answer_s: float = _default("answer_s")
     root: str = "C"
     """Root of the scale preset, C..B."""
     scale: str = "chromatic"
     """Scale preset last applied (one of live.scales.SCALES, or 'custom' after moving a fader)."""
     pitch_levels: tuple = scale_levels("chromatic")
     """12 pitch-class fader levels C..B, each 0..8; all zero means uniform."""
-    mode: str = "solo"
-    """solo, duet, call (call and response) or mute."""
-    call_silence_s: float = 0.8
-    """Call and response: the player's silence that starts the model's answer."""
-    answer_s: float = 4.0
-    """Call and response: how long the model answers (0: as long as the call)."""
     model: str = "default"
     """Bundle name from the models list, or a path."""
 
     def __post_init__(self):
-        for name, (low, high, _) in KNOB_RANGES.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-                raise ConfigError(f"{name} must be a number in range {low:g}..{high:g}, not {value!r}")
-            setattr(self, name, float(value))
+        for name in PRESET_CONTROLS:
+            setattr(self, name, check(name, getattr(self, name)))
         self.root = NOTE_NAMES[root_index(self.root)]
         if self.scale != "custom":
             check_scale(self.scale)
         self.pitch_levels = _check_levels(self.pitch_levels)
-        if self.mode not in MODES:
-            raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
-        if not isinstance(self.conditioning, bool):
-            raise ConfigError(f"conditioning must be true or false, not {self.conditioning!r}")
 
     def replace(self, **changes) -> "InstrumentState":
         return dataclasses.replace(self, **changes)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import mido
 import numpy as np
 
-from .commands import (CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetLookahead, SetMode, SetThru,
-                       SetVelocity, Stop, SwapModel, check_lookahead_ms)
+from .commands import CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetControl, Stop, SwapModel
+from .modes import VOICE_CONTROLS
 from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_off, is_note_on
 from .sync.timing import SYNC_COMMANDS
 
@@ -28,20 +28,14 @@ ESTIMATE_DECAY = 0.97  # per tick
 
 @dataclass
 class SchedulerConfig:
-    lookahead_ms: float = 100.0  # how far the model runs ahead of the clock; a knob change is heard within it
+    """The clock's own timing; the knobs it reads (lookahead, thru, velocity, note cap) are live.settings."""
+
     step_seconds: float = 0.010
     margin_seconds: float = 0.001  # stop model work this long before the next deadline
     late_seconds: float = 0.001  # a tick that wakes later than this counts as late
     max_steps_per_tick: int = 64  # bounded work per tick, whatever the clock says
     duration_seconds: float | None = None  # stop by itself after this long
-    thru: bool = False  # copy the player's channel messages to the output
-    velocity_scale: float = 1.0
-    velocity_offset: int = 0
     stats_every_seconds: float = 0.5
-    max_note_seconds: float | None = None  # a model note still on this long (wall clock) is ended at the port
-
-    def __post_init__(self):
-        check_lookahead_ms(self.lookahead_ms)
 
 
 # ---- events for the UI (posted through a non-blocking callback) ----------------------------------------------
@@ -117,7 +111,7 @@ class Scheduler:
         self.model_on: dict = {}  # (channel, note) -> when the model's note went out, oldest first
         self.notes_capped = 0
         self._order = itertools.count()
-        self.lookahead_steps = round(self.config.lookahead_ms / 1000 / self.config.step_seconds)
+        self.lookahead_steps = self._lookahead_steps()
         self.step_estimate = 0.002
         self.t0 = 0.0
         self.tick = -1
@@ -146,6 +140,14 @@ class Scheduler:
         finally:
             self._shutdown()
 
+    @property
+    def settings(self):
+        """The knobs in force (live.settings.Settings), one object shared with the performer and its voice."""
+        return self.performer.voice.settings
+
+    def _lookahead_steps(self) -> int:
+        return round(self.settings.lookahead_ms / 1000 / self.config.step_seconds)
+
     def step_at(self, t: float) -> int:
         # The epsilon (10 ns): a wake-up exactly on a deadline must land in that step despite float rounding.
         return int((t - self.t0) / self.config.step_seconds + 1e-6)
@@ -160,7 +162,7 @@ class Scheduler:
         if new_tick:
             self._new_tick(tick, now)
         self._dispatch(tick)
-        if self.model_on and self.config.max_note_seconds:
+        if self.model_on:
             self._cap_notes()
         if new_tick:  # after the dispatch: a rollback must never discard what is due now
             self._apply(*self.performer.on_tick(tick), tick)
@@ -225,7 +227,7 @@ class Scheduler:
         """The note length cap as a wall-clock guarantee. The decoder cuts long notes on the model's step
         grid, but what reaches the port can run longer (measured: 9.5 s under input storms); this ends any
         model note at the port once it has sounded max_note_seconds, whatever the model does."""
-        limit = self.clock.now() - self.config.max_note_seconds + 1e-6  # float rounding: a note due now ends now
+        limit = self.clock.now() - self.settings.max_note_seconds + 1e-6  # float rounding: a note due now ends now
         while self.model_on:
             key, started = next(iter(self.model_on.items()))
             if started > limit:
@@ -265,16 +267,8 @@ class Scheduler:
         for cmd in self.commands.drain():
             if isinstance(cmd, PlayerMessage):
                 self._player(cmd, tick)
-            elif isinstance(cmd, SetMode):
-                self._apply(*self.performer.set_mode(cmd.mode, tick), tick)
-                self._emit(StateChanged("mode", cmd.mode))
-            elif isinstance(cmd, SetLookahead):
-                self.lookahead_steps = round(cmd.milliseconds / 1000 / self.config.step_seconds)
-                self._apply(*self.performer.refresh(tick), tick)
-            elif isinstance(cmd, SetThru):
-                self.config.thru = cmd.enabled
-            elif isinstance(cmd, SetVelocity):
-                self.config.velocity_scale, self.config.velocity_offset = cmd.scale, cmd.offset
+            elif isinstance(cmd, SetControl):
+                self._set_control(cmd, tick)
             elif isinstance(cmd, Panic):
                 self._panic(tick)
             elif isinstance(cmd, ReplaceOutput):
@@ -291,6 +285,18 @@ class Scheduler:
                 if isinstance(cmd, SwapModel):
                     self._emit(StateChanged("model", cmd.name))
 
+    def _set_control(self, cmd: SetControl, tick: int) -> None:
+        """Store the value (the one place a setting changes), then let the part that holds on to it react."""
+        setattr(self.settings, cmd.id, cmd.value)
+        if cmd.id == "mode":
+            self._apply(*self.performer.set_mode(cmd.value, tick), tick)
+            self._emit(StateChanged("mode", cmd.value))
+        elif cmd.id == "lookahead_ms":
+            self.lookahead_steps = self._lookahead_steps()
+            self._apply(*self.performer.refresh(tick), tick)
+        elif cmd.id in VOICE_CONTROLS:
+            self._apply(*self.performer.apply(cmd, tick), tick)
+
     def _player(self, cmd: PlayerMessage, tick: int) -> None:
         msg = cmd.message
         if msg.type not in CHANNEL_TYPES:
@@ -300,7 +306,7 @@ class Scheduler:
         key = (msg.channel, getattr(msg, "note", None))
         # With thru just turned off, a note it let through still gets its note-off (and only such a note:
         # the model may be sounding the same pitch on the same channel).
-        if self.config.thru or (is_note_off(msg) and key in self.thru_sounding):
+        if self.settings.thru or (is_note_off(msg) and key in self.thru_sounding):
             if is_note_on(msg):
                 self.thru_sounding.add(key)
             elif is_note_off(msg):
@@ -359,7 +365,7 @@ class Scheduler:
     # ---- output shaping and reporting ----------------------------------------------------------------------
 
     def _shape_velocity(self, msg):
-        c = self.config
+        c = self.settings
         if is_note_on(msg) and (c.velocity_scale != 1.0 or c.velocity_offset):
             return msg.copy(velocity=int(min(127, max(1, round(msg.velocity * c.velocity_scale + c.velocity_offset)))))
         return msg

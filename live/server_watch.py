@@ -35,9 +35,11 @@ class ServerWatch:
     """on_lost(reason) runs once per loss (on a helper thread); with `reconnect`, on_back() runs when the
     server answers again. Does nothing unless mido talks to JACK."""
 
-    def __init__(self, name: str, on_lost, on_back=None, reconnect: bool = False, interval: float = 0.25):
+    def __init__(self, name: str, on_lost, on_back=None, reconnect: bool = False, interval: float = 0.25,
+                 enabled: bool = True):
         self.name = f"{name} watch"[:60]
         self.on_lost, self.on_back, self.reconnect, self.interval = on_lost, on_back, reconnect, interval
+        self.enabled = enabled  # False: a session without ports of its own (tests) has no server to watch
         self.lost = threading.Event()
         self.reason = ""
         self._stop = threading.Event()
@@ -45,7 +47,7 @@ class ServerWatch:
         self._thread = threading.Thread(target=self._run, name="server-watch", daemon=True)
 
     def start(self) -> None:
-        if not uses_jack():
+        if not self.enabled or not uses_jack():
             return
         _quiet_libjack()
         try:

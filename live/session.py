@@ -1,8 +1,8 @@
 """A playing instrument: model, ports, scheduler thread, recorder. What the CLI and the TUI drive.
 
-    session = Session(SessionConfig(mode="duet"), on_event=callback)   # loads the model, opens ports
-    session.start()                                                    # the clock thread runs
-    session.send(SetTemperature(0.9))                                  # any live.commands command
+    session = Session(SessionConfig(Settings(mode="duet")), on_event=callback)  # loads the model, opens ports
+    session.start()                                                           # the clock thread runs
+    session.send(SetControl("temperature", 0.9))                              # any live.commands command
     session.stop()                                                     # panic, close ports, save recording
 
 `on_event` is called on the clock thread and must not block (append to a deque, post_message); wrap a slow
@@ -28,38 +28,28 @@ from engine.errors import BundleError
 from .clock import CLOCK_PRIORITY, HELPER_PRIORITY, MonotonicClock, make_realtime
 from .commands import CommandQueue, PlayerMessage, ReplaceOutput, Stop, SwapModel
 from .midi_io import MidiOutput
-from .modes import ModeConfig, Performer
+from .modes import Performer
 from .ports import PortConfig, PortWatcher, open_inputs, open_output
 from .recorder import Recorder
-from .scheduler import Scheduler, SchedulerConfig
+from .scheduler import Scheduler, SchedulerConfig, Stats
 from .server_watch import ServerWatch, lost_message
 from .synth import SynthConfig, SynthTee, open_synth
 from .sync.session_hook import SyncHook
 from .sync.timing import SyncConfig
-from .voice import Voice, VoiceSettings
+from .settings import Settings
+from .voice import Voice
 
 SWITCH_INTERVAL = 0.001  # s; a thread waiting for the GIL (the MIDI callback) gets it within 1 ms, not 5
 
 
 @dataclass
 class SessionConfig:
+    """What a session is built from: the knobs (live.settings) and everything that is not a knob."""
+
+    settings: Settings = field(default_factory=Settings)
     bundle_file: str | None = None  # None: the shipped model
-    mode: str = "duet"
     ports: PortConfig = field(default_factory=PortConfig)
-    channel: int = 0  # output channel of the model's notes, 0..15
-    thru: bool = False
-    lookahead_ms: float = 100.0
     seed: int | None = None
-    temperature: float = 1.0
-    notes_per_second: float | None = None
-    pitch_class_histogram: tuple | None = None
-    conditioning: bool = True
-    velocity_scale: float = 1.0
-    velocity_offset: int = 0
-    max_note_seconds: float = 5.0
-    call_silence_seconds: float = 0.6
-    response_seconds: float | None = None
-    refresh_seconds: float | None = None
     primer_midi: str | None = None
     primer_pitches: list | None = None
     primer_melody: list | None = None
@@ -84,12 +74,10 @@ def load_model(path: str | None):
     return load_bundle(path)
 
 
-def build_voice(loaded, config: SessionConfig, step_timer=None) -> Voice:
-    """A primed voice (heavy: call off the clock thread)."""
+def build_voice(loaded, config: SessionConfig, settings: Settings, step_timer=None) -> Voice:
+    """A primed voice playing by `settings` (heavy: call off the clock thread)."""
     from engine.primers import build_primer
 
-    settings = VoiceSettings(config.temperature, config.notes_per_second, config.pitch_class_histogram,
-                             config.conditioning, config.max_note_seconds, config.channel)
     voice = Voice(loaded.config, loaded.stepper(), settings, rng=np.random.default_rng(config.seed),
                   step_timer=step_timer)
     if config.primer_midi or config.primer_pitches or config.primer_melody:
@@ -142,20 +130,16 @@ class Session:
         self.on_player_message = None  # optional hook (TUI: MIDI learn); runs on the MIDI thread
         recording = config.record or config.record_audio  # the WAV is rendered from the recorded events
         self.recorder = Recorder(recording, self.report) if recording else None
-        voice = build_voice(self.loaded, config)
-        performer = Performer(voice, ModeConfig(config.mode, config.call_silence_seconds, config.response_seconds,
-                                                config.refresh_seconds))
+        self.settings = config.settings  # the clock thread's from start() on: changed only by SetControl
+        performer = Performer(build_voice(self.loaded, config, self.settings))
         self.output_name = self.input_name = None
         self.inputs: list = []
         if output_port is None and open_ports:
             output_port, self.output_name = open_output(config.ports)
         self.synth = open_synth(config.synth, self.report) if config.synth else None
         self.output = MidiOutput(self._with_synth(output_port))
-        sched_config = SchedulerConfig(lookahead_ms=config.lookahead_ms, duration_seconds=config.duration,
-                                       thru=config.thru, velocity_scale=config.velocity_scale,
-                                       velocity_offset=config.velocity_offset,
-                                       max_note_seconds=config.max_note_seconds)
-        self.sync = SyncHook(config.sync, config.lookahead_ms / 1000, self.commands, self.clock, on_event)
+        sched_config = SchedulerConfig(duration_seconds=config.duration)
+        self.sync = SyncHook(config.sync, self.settings.lookahead_ms / 1000, self.commands, self.clock, on_event)
         self.scheduler = Scheduler(performer, self.output, self.commands, self.clock, sched_config,
                                    on_event=on_event, recorder=self.recorder, timing=self.sync.timing)
         if open_ports:
@@ -163,7 +147,8 @@ class Session:
             self.sync.open_clock_input(config.ports)
         self.watcher = PortWatcher(config.ports, self.commands, self._on_input, self.inputs, self.report,
                                    output=self.output)
-        self.server = ServerWatch(config.ports.virtual_name, self._server_lost, self._server_back, config.reconnect)
+        self.server = ServerWatch(config.ports.virtual_name, self._server_lost, self._server_back, config.reconnect,
+                                  enabled=open_ports)
         self.fault: str | None = None  # why the session stopped by itself (the MIDI system died)
         self._dead_ports: list = []
         self._thread: threading.Thread | None = None
@@ -252,7 +237,7 @@ class Session:
 
         try:
             path = record_audio(self.config.record_audio, self.recorder, self.config.synth or SynthConfig(),
-                                with_player=self.config.thru)
+                                with_player=self.settings.thru)
             self.report(f"recorded {path}")
         except Exception as err:  # the MIDI recording must still be saved
             self.report(f"error: cannot write the audio recording: {err}")
@@ -261,6 +246,14 @@ class Session:
 
     def send(self, command) -> None:
         self.commands.put(command)
+
+    def summary(self) -> str:
+        """One line: messages sent, lateness p50/p99/max, late ticks, model step p99, rollbacks."""
+        s = self.scheduler.stats
+        late, step = Stats.summary(s.lateness), Stats.summary(s.step_seconds)
+        return (f"sent {late['n']} messages; lateness p50 {late['p50'] * 1e3:.3f} ms, p99 {late['p99'] * 1e3:.3f} "
+                f"ms, max {late['max'] * 1e3:.3f} ms; late ticks {s.late_ticks}/{s.ticks}; model step p99 "
+                f"{step['p99'] * 1e3:.3f} ms; rollbacks {s.rollbacks}")
 
     def _on_input(self, msg) -> None:
         # The MIDI thread (inside JACK's process cycle): stamp, enqueue, return.
@@ -275,9 +268,8 @@ class Session:
         """Load a bundle and prime a voice on a worker thread, then hand it over between ticks."""
         def load():
             try:
-                voice = build_voice(load_model(path), self.config)
-                voice.settings = VoiceSettings(**vars(self.scheduler.performer.voice.settings))
-                voice.update_controls()
+                # Built with the live settings; the swap re-reads them on the clock thread.
+                voice = build_voice(load_model(path), self.config, self.settings)
                 self.commands.put(SwapModel(voice, name or str(path)))
             except Exception as err:
                 self.report(f"error: cannot swap model: {err}")

@@ -19,6 +19,8 @@ from engine.events import (MAX_SHIFT_STEPS, NOTE_OFF, NOTE_ON, STEPS_PER_SECOND,
 from engine.sampling import sample_ids
 from engine.steering import SteeringConfig, SteeringState, steering_for
 
+from .settings import Settings
+
 
 
 FOLLOW_FLOOR = 1.0  # notes/s: the least a density that follows the music may ask for
@@ -28,18 +30,7 @@ def _uniform(histogram) -> bool:
     return histogram is None or len(set(histogram)) == 1
 
 
-@dataclass
-class VoiceSettings:
-    """Knob values the voice samples with."""
-
-    temperature: float = 1.0
-    notes_per_second: float | None = None  # None: off, the model's own pace (see Voice.update_controls)
-    pitch_class_histogram: tuple | None = None  # None: uniform
-    conditioning: bool = True
-    max_note_seconds: float = 5.0
-    channel: int = 0
-    count_player: bool = True  # the player's notes count toward the density knob (the texture's total notes/s)
-    max_events_per_step: int = 32  # then time must move on: a wandering model cannot flood one 10 ms tick
+MAX_EVENTS_PER_STEP = 32  # then time must move on: a wandering model cannot flood one 10 ms tick
 
 
 @dataclass
@@ -56,11 +47,12 @@ class _Checkpoint:
 class Voice:
     """One model stream. Only the scheduler thread touches a voice once it is playing."""
 
-    def __init__(self, config, stepper, settings: VoiceSettings | None = None, rng=None, step_timer=None):
+    def __init__(self, config, stepper, settings: Settings | None = None, rng=None, step_timer=None,
+                 max_events_per_step: int = MAX_EVENTS_PER_STEP):
         self.config = config
         self.vocab = config.vocab
         self.stepper = stepper
-        self.settings = settings or VoiceSettings()
+        self.settings = settings or Settings()  # shared with the performer and scheduler
         self.rng = rng if rng is not None else np.random.default_rng()
         self.step_timer = step_timer  # called with each model step's seconds (bench/UI); never blocks
         self.state = stepper.zero_state(1)
@@ -68,7 +60,7 @@ class Voice:
         self.controls = None
         # Sampling-time steering makes the knobs bite and releases notes before the 5 s cap (engine/steering.py).
         self.steering = steering_for(self.vocab, config=SteeringConfig(
-            max_step_events=self.settings.max_events_per_step))
+            max_step_events=max_events_per_step))
         self.steer_state = self.steering.new_state(1)
         self._drawn: tuple[int, dict] | None = None  # the last sampled id and the random state before its draw
         self.update_controls()
@@ -82,7 +74,8 @@ class Voice:
 
     def _new_decoder(self) -> MidiDecoder:
         steps = round(self.settings.max_note_seconds * STEPS_PER_SECOND)
-        return MidiDecoder(self.config.num_velocity_bins, max_note_duration_steps=steps, channel=self.settings.channel)
+        return MidiDecoder(self.config.num_velocity_bins, max_note_duration_steps=steps,
+                           channel=self.settings.channel - 1)
 
     def prime(self, ids) -> None:
         """Feed a primer (model only, not played); off the clock thread, before start()."""
@@ -113,7 +106,7 @@ class Voice:
         so silence cannot feed on itself), refreshed at every time step."""
         s = self.settings
         hist = s.pitch_class_histogram if s.conditioning and not _uniform(s.pitch_class_histogram) else None
-        nps = s.notes_per_second if s.conditioning else None
+        nps = s.notes_per_second or None if s.conditioning else None  # 0: off
         self.steering = self.steering.retarget(nps, hist)
         disable = self.config.optional_conditioning and (not s.conditioning or (nps is None and hist is None))
         self._control_args = (nps, hist, disable)

@@ -17,9 +17,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
 from live.cc_map import CCMap
-from live.presets import InstrumentState, Preset, discover_presets, save_preset
+from live.presets import PRESET_CONTROLS, InstrumentState, Preset, discover_presets, save_preset
 from live.scales import NOTE_NAMES, SCALES, scale_label, scale_levels
-from live.tui.bridge import Bridge, as_bridge
+from live.session_api import SessionControl
 from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
 from live.tui.keys import app_bindings
 from live.tui.learn import MidiLearnMixin
@@ -30,7 +30,7 @@ from live.tui.messages import (EngineFailed, EngineReport, EngineSink, EngineSta
 from live.tui.note_log import NoteLog
 from live.tui.screens.help import HelpScreen
 from live.tui.screens.pickers import NameScreen
-from live.tui.session_state import state_from_session_config
+from live.tui.session_state import state_from_settings
 from live.tui.view import ViewState
 from live.tui.widgets.faders import ModeSwitch, PitchFaders
 from live.tui.widgets.knob import Knob, Toggle
@@ -48,7 +48,7 @@ METER_EVERY = 3  # refresh frames per meters update
 def _knob(spec, state: InstrumentState) -> Knob:
     low, high, step = spec.range
     return Knob(spec.label, low, high, step, getattr(state, spec.id), fmt=spec.fmt, unit=spec.unit,
-                off_at_low=spec.off_at_low, low_label=spec.low_label, id=spec.id)
+                off_at_low=spec.low_label is not None, low_label=spec.low_label or "", id=spec.id)
 
 
 class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
@@ -56,7 +56,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
     TITLE = "Performance RNN Live"
     BINDINGS = app_bindings()
 
-    def __init__(self, bridge: Bridge, presets: list[Preset], cc_map: CCMap, cc_map_path: Path | None,
+    def __init__(self, bridge: SessionControl, presets: list[Preset], cc_map: CCMap, cc_map_path: Path | None,
                  state: InstrumentState, refresh_hz: float = 15.0, autostart: bool = True,
                  presets_dir: Path | None = None, startup_problems: list[str] | None = None) -> None:
         super().__init__()
@@ -83,7 +83,8 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
                 for spec in KNOBS:
                     yield _knob(spec, s)
                 yield Toggle("conditioning", s.conditioning, id="conditioning")
-                yield Toggle("MIDI thru", self.bridge.thru, id="thru")
+                yield Toggle("count my notes", s.count_player, id="count_player")
+                yield Toggle("MIDI thru", self.bridge.settings.thru, id="thru")
                 yield ModeSwitch(id="mode")
                 for spec in CALL_KNOBS:
                     yield _knob(spec, s)
@@ -153,28 +154,22 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
     def send_all(self) -> None:
         """Bring the scheduler in line with self.state (at start; widgets send their own changes after)."""
         s = self.state
-        for name in ("notes_per_second", "temperature", "velocity_scale", "lookahead_ms", "conditioning", "mode"):
+        for name in PRESET_CONTROLS:
             self.send(name, getattr(s, name))
         self.send("pitch_levels", s.pitch_levels)
-        self.bridge.set_call(s.call_silence_s, s.answer_s)
 
     @on(Knob.Changed)
     def knob_changed(self, event: Knob.Changed) -> None:
         name = event.knob.id
         self.state = self.state.replace(**{name: event.value})
-        if name in ("call_silence_s", "answer_s"):
-            self.bridge.set_call(self.state.call_silence_s, self.state.answer_s)
-        else:
-            self.send(name, event.value)
+        self.send(name, event.value)
 
-    @on(Toggle.Changed, "#conditioning")
-    def conditioning_changed(self, event: Toggle.Changed) -> None:
-        self.state = self.state.replace(conditioning=event.value)
-        self.send("conditioning", event.value)
-
-    @on(Toggle.Changed, "#thru")
-    def thru_changed(self, event: Toggle.Changed) -> None:
-        self.send("thru", event.value)
+    @on(Toggle.Changed)
+    def toggle_changed(self, event: Toggle.Changed) -> None:
+        name = event.toggle.id
+        if name in PRESET_CONTROLS:
+            self.state = self.state.replace(**{name: event.value})
+        self.send(name, event.value)
 
     @on(ModeSwitch.Changed)
     def mode_changed(self, event: ModeSwitch.Changed) -> None:
@@ -269,6 +264,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
         for spec in KNOBS + CALL_KNOBS:
             self.main.query_one(f"#{spec.id}", Knob).value = getattr(new, spec.id)
         self.main.query_one("#conditioning", Toggle).value = new.conditioning
+        self.main.query_one("#count_player", Toggle).value = new.count_player
         self.main.query_one(ModeSwitch).mode = new.mode
         self.main.query_one(PitchFaders).levels = new.pitch_levels
         if new.model != old.model:
@@ -362,16 +358,17 @@ def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentS
              takes_root: Path | None = None) -> InstrumentApp:
     """Build the panel for a session (real or fake). presets default to shipped + saved ones; the MIDI map
     is read from the user config dir ('user') or a given path, or not kept at all (None)."""
-    bridge = as_bridge(session)
+    bridge = session if isinstance(session, SessionControl) else SessionControl(session)
     if recordings_dir is not None:
         bridge.recordings_dir = Path(recordings_dir)
     problems: list[str] = []
     presets = discover_presets(errors=problems) if presets is None else list(presets)
     path = midi_map_path() if cc_map_path == "user" else (Path(cc_map_path) if cc_map_path else None)
     cc_map = CCMap.load(path, set(CONTROL_IDS)) if path is not None else CCMap()
-    if state is None and hasattr(session, "config"):
-        state = state_from_session_config(session.config)  # the CLI's flags, not the first preset
-        if presets and session.config.notes_per_second is None and not session.config.pitch_class_histogram:
+    if state is None:
+        settings = bridge.settings
+        state = state_from_settings(settings, bridge.model_name)  # the CLI's flags, not the first preset
+        if presets and not settings.notes_per_second and not settings.pitch_class_histogram:
             # no knob given: start in the first preset's musical state (Calm C major), not with the knobs off
             state = presets[0].state.replace(mode=state.mode, model=state.model)
     start = state or (presets[0].state if presets else InstrumentState())

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from live.cc_map import CCMove, Learned
-from live.tui.control_map import CONTROL_IDS, PITCH_CONTROLS
+from live.tui.control_map import CONTROL_IDS, PITCH_CONTROLS, TOGGLES
 from live.tui.messages import PlayerControlChange
 from live.tui.screens.pickers import PickScreen
 from live.tui.widgets.faders import PitchFaders
+from live.tui.widgets.knob import Toggle
 
 
 class MidiLearnMixin:
@@ -75,9 +76,9 @@ class MidiLearnMixin:
                 getattr(self, f"action_{control.split(':', 1)[1]}")()
         elif control in PITCH_CONTROLS:
             self.main.query_one(PitchFaders).set_fraction(move.fraction, PITCH_CONTROLS.index(control))
-        elif control in ("conditioning", "thru"):
+        elif control in TOGGLES:
             if move.pressed:
-                self.action_toggle_conditioning() if control == "conditioning" else self.action_toggle_thru()
+                self.main.query_one(f"#{control}", Toggle).action_flip()
         else:
             widget = self._widget_for(control)
             if widget is not None:

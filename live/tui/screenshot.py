@@ -7,22 +7,18 @@ import asyncio
 import heapq
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import mido
 import numpy as np
 
 from engine.configs import get_config
 from engine.model import PerformanceModel
-from engine.stepper import Stepper
-from live.clock import MonotonicClock
-from live.commands import CommandQueue
-from live.midi_io import MidiOutput
-from live.modes import ModeConfig, Performer
+from engine.bundle import LoadedModel
 from live.presets import discover_presets, shipped_presets_dir
-from live.scheduler import Scheduler, StatsReport
+from live.scheduler import StatsReport
+from live.session import Session, SessionConfig
+from live.settings import Settings
 from live.tui.app import make_app
-from live.voice import Voice
 
 SIZE = (130, 40)
 
@@ -31,15 +27,18 @@ class _NullPort:
     def send(self, msg):
         pass
 
+    def close(self):
+        pass
+
 
 def _session():
-    """A scheduler that never runs (random tiny model): the panel only needs its queue and heap."""
+    """A session whose clock never runs (random tiny model, no ports): the panel only needs its queue and heap."""
     config = get_config("multiconditioned_performance_with_dynamics").with_hparams("rnn_layer_sizes=[8]")
-    voice = Voice(config, Stepper(PerformanceModel(config).eval()), rng=np.random.default_rng(0))
-    scheduler = Scheduler(Performer(voice, ModeConfig("duet")), MidiOutput(_NullPort()), CommandQueue(),
-                          MonotonicClock())
-    return SimpleNamespace(commands=scheduler.commands, scheduler=scheduler,
-                           input_name="input 'USB Keystation 49'", output_name="virtual output 'Performance RNN'")
+    loaded = LoadedModel(config, PerformanceModel(config).eval())
+    session = Session(SessionConfig(Settings(mode="duet"), seed=0), loaded=loaded, output_port=_NullPort(),
+                      open_ports=False)
+    session.input_name, session.output_name = "input 'USB Keystation 49'", "virtual output 'Performance RNN'"
+    return session
 
 
 def _duet(log) -> None:
@@ -74,7 +73,7 @@ async def _shoot(path: Path) -> None:
         _duet(app.log_notes)
         for late in (0.0004, 0.0006, 0.0009, 0.0005):
             app.view.add_report(StatsReport(10.0, 1000, 2, late, 0.0011, 5, 37, 0))
-        heap = app.bridge.scheduler.heap
+        heap = app.bridge.session.scheduler.heap
         for i, (step, pitch, on) in enumerate(((1002, 76, False), (1004, 79, True), (1011, 79, False),
                                                (1013, 81, True), (1024, 81, False))):
             kind = "note_on" if on else "note_off"

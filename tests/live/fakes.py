@@ -11,9 +11,10 @@ from engine.events import NOTE_OFF, NOTE_ON, TIME_SHIFT, Event
 from live.clock import FakeClock
 from live.commands import CommandQueue, PlayerMessage
 from live.midi_io import MidiOutput
-from live.modes import ModeConfig, Performer
+from live.modes import Performer
 from live.scheduler import Scheduler, SchedulerConfig
-from live.voice import Voice, VoiceSettings
+from live.settings import Settings
+from live.voice import Voice
 
 CONFIG = get_config("performance_with_dynamics")
 
@@ -87,15 +88,16 @@ class Rig:
     """A scheduler on a fake clock with a list port; play() scripts player messages at given times."""
 
     def __init__(self, stepper=None, mode="solo", duration=1.0, lookahead_ms=100.0, thru=False, seed=0,
-                 mode_config=None, recorder=None, settings=None, config=CONFIG):
+                 recorder=None, config=CONFIG, **knobs):
         self.clock = FakeClock()
         self.port = ListPort(self.clock)
         self.commands = CommandQueue()
         stepper = stepper or ScriptStepper()
-        self.voice = Voice(config, stepper, settings or VoiceSettings(), rng=np.random.default_rng(seed))
-        self.performer = Performer(self.voice, mode_config or ModeConfig(mode=mode))
+        self.settings = Settings(mode=mode, lookahead_ms=lookahead_ms, thru=thru, **knobs)
+        self.voice = Voice(config, stepper, self.settings, rng=np.random.default_rng(seed))
+        self.performer = Performer(self.voice)
         self.events = []
-        config = SchedulerConfig(lookahead_ms=lookahead_ms, duration_seconds=duration, thru=thru)
+        config = SchedulerConfig(duration_seconds=duration)
         self.scheduler = Scheduler(self.performer, MidiOutput(self.port, flush_seconds=0), self.commands,
                                    self.clock, config, on_event=self.events.append, recorder=recorder)
 

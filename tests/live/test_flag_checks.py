@@ -8,19 +8,23 @@ from live.presets import discover_presets
 
 
 @pytest.mark.parametrize("flag, value, words", [
-    ("--max_note_seconds", "0", "--max_note_seconds must be > 0, not 0"),
-    ("--max_note_seconds", "-1", "--max_note_seconds must be > 0, not -1"),
-    ("--max_note_seconds", "nan", "--max_note_seconds must be > 0, not nan"),
-    ("--velocity_scale", "-1", "--velocity_scale must be >= 0, not -1"),
-    ("--refresh_seconds", "-1", "--refresh_seconds must be > 0, not -1"),
-    ("--call_silence", "-1", "--call_silence must be > 0, not -1"),
-    ("--response_seconds", "0", "--response_seconds must be > 0, not 0"),
+    ("--max_note_seconds", "0", "must be a number in range 0.1..60 s, not 0.0"),
+    ("--max_note_seconds", "-1", "must be a number in range 0.1..60 s, not -1.0"),
+    ("--max_note_seconds", "nan", "must be a number in range 0.1..60 s, not nan"),
+    ("--velocity_scale", "-1", "must be a number in range 0..4 x, not -1.0"),
+    ("--refresh_seconds", "-1", "must be a number in range 0..600 s, not -1.0"),
+    ("--call_silence", "-1", "must be a number in range 0.1..4 s, not -1.0"),
+    ("--response_seconds", "-1", "must be a number in range 0..16 s, not -1.0"),
+    ("--notes_per_second", "40", "must be a number in range 0..32 notes/s, not 40.0"),  # once silently clamped
+    ("--channel", "17", "must be an integer in range 1..16, not 17"),
+    ("--channel", "1.5", "must be an integer in range 1..16, not 1.5"),
+    ("--temperature", "hot", "must be a number, not 'hot'"),
 ])
 def test_nonsense_live_flags_exit_2_with_one_line(capsys, flag, value, words):
     with pytest.raises(SystemExit) as done:
         main(["--no-tui", "--no_input", flag, value])
     err = capsys.readouterr().err
-    assert done.value.code == 2 and err == f"error: {words}\n"
+    assert done.value.code == 2 and err == f"error: argument {flag}: {words}\n"
 
 
 def test_a_directory_as_bundle_file_says_so(tmp_path):

@@ -3,7 +3,7 @@ import dataclasses
 
 from engine.events import NOTE_ON, TIME_SHIFT, Event
 from engine.steering import OFF
-from live.voice import VoiceSettings
+from live.commands import SetControl
 from tests.live.fakes import Rig, ScriptStepper, note
 
 
@@ -34,25 +34,25 @@ def lengths(sent, channel=0):
 
 
 def test_a_note_the_model_never_ends_is_ended_at_the_cap():
-    # The decoder's own cut is set far away (60 s), so only the scheduler's wall-clock guard can end it.
-    rig = unsteered(Rig(stepper=HoldingStepper(), duration=12, settings=VoiceSettings(max_note_seconds=60)))
-    rig.scheduler.config.max_note_seconds = 5.0
+    # The decoder takes its cut (60 s) when the voice starts; the setting then drops to 5 s, which only the
+    # scheduler's wall-clock guard applies at once: so only it can end the note.
+    rig = unsteered(Rig(stepper=HoldingStepper(), duration=12, max_note_seconds=60))
+    rig.command(0.0, SetControl("max_note_seconds", 5.0))
     rig.run()
     assert lengths(rig.port.sent)[0] == 5.0
     assert rig.scheduler.notes_capped == 1
 
 
 def test_the_cap_leaves_player_notes_alone_and_restarts_on_a_restrike():
-    rig = unsteered(Rig(stepper=HoldingStepper(), duration=9, thru=True,
-                           settings=VoiceSettings(max_note_seconds=60)))
-    rig.scheduler.config.max_note_seconds = 5.0
+    rig = unsteered(Rig(stepper=HoldingStepper(), duration=9, thru=True, max_note_seconds=60))
+    rig.command(0.0, SetControl("max_note_seconds", 5.0))
     rig.play(0.5, note("note_on", 40, channel=3))  # the player holds a note through thru: not ours to cut
     rig.run()
     assert lengths(rig.port.sent, channel=3) == [8.5]  # ended by the final panic only
     assert lengths(rig.port.sent)[0] == 5.0
 
 
-def test_without_a_cap_nothing_is_cut():
-    rig = unsteered(Rig(stepper=HoldingStepper(), duration=7, settings=VoiceSettings(max_note_seconds=60)))
+def test_a_cap_longer_than_the_take_cuts_nothing():
+    rig = unsteered(Rig(stepper=HoldingStepper(), duration=7, max_note_seconds=60))
     rig.run()
     assert lengths(rig.port.sent) == [7.0 - 0.01] and rig.scheduler.notes_capped == 0

@@ -5,8 +5,7 @@ import numpy as np
 from engine.configs import get_config
 from engine.controls import user_controls
 from engine.events import Event
-from live.commands import SetMode, SetNotesPerSecond, SetThru, SetVelocity, Stop
-from live.modes import ModeConfig
+from live.commands import SetControl, Stop
 from live.scheduler import EngineError, StateChanged
 from tests.live.fakes import Rig, ScriptStepper, note, sounding_after
 
@@ -63,7 +62,7 @@ def test_thru_echoes_the_player_at_arrival_and_solo_ignores_the_player():
 def test_a_knob_change_regenerates_the_lookahead_without_touching_what_was_sent():
     config = get_config("density_conditioned_performance_with_dynamics")
     rig = Rig(mode="solo", duration=0.5, config=config)
-    rig.command(0.255, SetNotesPerSecond(2.0))
+    rig.command(0.255, SetControl("notes_per_second", 2.0))
     rig.run()
     assert rig.scheduler.stats.rollbacks == 1
     assert rig.notes()[:3] == [(0.01, "note_on", 60, 100), (0.11, "note_off", 60, 0), (0.21, "note_on", 61, 100)]
@@ -75,13 +74,14 @@ def test_a_knob_change_regenerates_the_lookahead_without_touching_what_was_sent(
 
 def test_velocity_knob_shapes_output_velocities():
     rig = Rig(duration=0.3)
-    rig.command(0.0, SetVelocity(scale=0.5, offset=10))
+    rig.command(0.0, SetControl("velocity_scale", 0.5))
+    rig.command(0.0, SetControl("velocity_offset", 10))
     rig.run()
     assert [n[3] for n in rig.notes() if n[1] == "note_on"] == [60, 60]
 
 
 def test_call_and_response_answers_after_the_silence_for_the_call_length():
-    rig = Rig(mode="call", duration=3.5)
+    rig = Rig(mode="call", duration=3.5, call_silence_s=0.6)
     rig.play(0.10, note("note_on", 64))
     rig.play(0.60, note("note_off", 64))
     rig.play(0.60, note("note_on", 65))
@@ -97,7 +97,7 @@ def test_call_and_response_answers_after_the_silence_for_the_call_length():
 
 
 def test_playing_during_an_answer_silences_it_at_once():
-    rig = Rig(mode="call", duration=2.0, mode_config=ModeConfig(mode="call", response_seconds=3.0))
+    rig = Rig(mode="call", duration=2.0, answer_s=3.0, call_silence_s=0.6)
     rig.play(0.10, note("note_on", 64))
     rig.play(0.20, note("note_off", 64))
     rig.play(1.005, note("note_on", 50))  # answer started at 0.81
@@ -112,8 +112,8 @@ def test_mute_listens_but_stays_silent_and_switching_modes_live_works():
     rig = Rig(mode="mute", duration=1.0)
     rig.play(0.10, note("note_on", 67))
     rig.play(0.20, note("note_off", 67))
-    rig.command(0.505, SetMode("solo"))
-    rig.command(0.755, SetMode("mute"))
+    rig.command(0.505, SetControl("mode", "solo"))
+    rig.command(0.755, SetControl("mode", "mute"))
     rig.run()
     times = [t for t, *_ in rig.notes()]
     assert times and min(times) >= 0.51 and max(times) <= 1.0
@@ -171,8 +171,7 @@ def test_seeded_fuzz_of_odd_player_messages_leaves_nothing_sounding(tiny):
 
 
 def test_periodic_refresh_restarts_the_context_against_babble():
-    rig = Rig(duration=0.7, stepper=ScriptStepper(hold=5, gap=5), mode_config=ModeConfig(mode="solo",
-                                                                                       refresh_seconds=0.3))
+    rig = Rig(duration=0.7, stepper=ScriptStepper(hold=5, gap=5), refresh_seconds=0.3)
     rig.run()
     ons = [(t, n) for t, kind, n, _ in rig.notes() if kind == "note_on"]
     assert ons[:3] == [(0.01, 60), (0.11, 61), (0.21, 62)]
@@ -183,7 +182,7 @@ def test_periodic_refresh_restarts_the_context_against_babble():
 def test_thru_switched_off_still_releases_the_note_it_let_through():
     rig = Rig(mode="mute", duration=0.5, thru=True)
     rig.play(0.10, note("note_on", 50, channel=4))
-    rig.command(0.20, SetThru(False))
+    rig.command(0.20, SetControl("thru", False))
     rig.play(0.30, note("note_off", 50, channel=4))
     rig.play(0.35, note("note_on", 52, channel=4))  # thru off: not echoed
     sent = rig.run()
@@ -200,8 +199,7 @@ def test_the_players_note_off_never_cuts_a_model_note_when_thru_is_off():
 
 
 def test_a_refresh_never_drops_what_is_due_at_that_very_step():
-    rig = Rig(duration=0.3, stepper=ScriptStepper(hold=10, gap=10), mode_config=ModeConfig(mode="solo",
-                                                                                       refresh_seconds=0.21))
+    rig = Rig(duration=0.3, stepper=ScriptStepper(hold=10, gap=10), refresh_seconds=0.21)
     rig.run()
     # Note 61 is due at step 21, the refresh step: sent first, then released as the fresh context starts.
     assert rig.notes()[:6] == [(0.01, "note_on", 60, 100), (0.11, "note_off", 60, 0), (0.21, "note_on", 61, 100),

@@ -5,9 +5,10 @@ import mido
 import numpy as np
 
 from engine.bundle import load_bundle
-from live.commands import Panic, ResetModel, SetLookahead, SwapModel
+from live.commands import Panic, ResetModel, SetControl, SwapModel
 from live.scheduler import StateChanged
 from live.session import Session, SessionConfig
+from live.settings import Settings
 from live.voice import Voice
 from tests.live.fakes import CONFIG, Rig, ScriptStepper, sounding_after
 
@@ -27,7 +28,8 @@ def test_session_plays_records_and_swaps_models_between_ticks(tiny_bundle_path, 
     first = load_bundle(tiny_bundle_path())
     other = tiny_bundle_path(layers=(16,), name="other.safetensors")
     port, events = WallPort(), []
-    config = SessionConfig(mode="solo", seed=0, duration=1.5, record=str(tmp_path / "take.mid"), realtime=False)
+    config = SessionConfig(Settings(mode="solo"), seed=0, duration=1.5, record=str(tmp_path / "take.mid"),
+                           realtime=False)
     session = Session(config, on_event=events.append, loaded=first, output_port=port, open_ports=False)
     voice = session.scheduler.performer.voice
     session.start()
@@ -57,7 +59,7 @@ def test_lookahead_command_bounds_what_is_pending():
     rig = Rig(duration=1.0, lookahead_ms=500, stepper=ScriptStepper(hold=5, gap=5))
     depth = []
     rig.clock.at(0.3, lambda: depth.append(max(s for s, *_ in rig.scheduler.heap) - rig.scheduler.tick))
-    rig.command(0.305, SetLookahead(20))
+    rig.command(0.305, SetControl("lookahead_ms", 20))
     rig.clock.at(0.6, lambda: depth.append(max(s for s, *_ in rig.scheduler.heap) - rig.scheduler.tick))
     rig.run()
     assert depth[0] > 40 and depth[1] <= 2 + 10  # steps ahead: 500 ms, then 20 ms (+ one sampled shift)

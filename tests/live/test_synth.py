@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from engine.bundle import load_bundle
-from live.commands import Panic, SetMode
+from live.commands import Panic, SetControl
 from live.recorder import Recorder
 from live.session import Session, SessionConfig
+from live.settings import Settings
 from live.synth import SAMPLE_RATE, Synth, SynthConfig, SynthError, dbfs, find_soundfont, open_synth
 from tests.live.instrument import ROOT
 
@@ -43,7 +44,7 @@ def test_a_note_sounds_within_50_ms_and_panic_silences_within_1_s():
 
 
 def test_a_model_note_reaches_the_synth_and_panic_and_stop_silence_it(tiny_bundle_path):
-    config = SessionConfig(mode="solo", seed=0, duration=10, realtime=False, synth=RENDER)
+    config = SessionConfig(Settings(mode="solo"), seed=0, duration=10, realtime=False, synth=RENDER)
     port = WallPort()
     session = Session(config, loaded=load_bundle(tiny_bundle_path()), output_port=port, open_ports=False)
     session.start()
@@ -51,7 +52,7 @@ def test_a_model_note_reaches_the_synth_and_panic_and_stop_silence_it(tiny_bundl
     while not any(m.type == "note_on" and m.velocity for m in port.sent) and time.monotonic() < deadline:
         time.sleep(0.001)
     assert dbfs(session.synth.render(50 * MS)) > -40  # the synth got the same note as the MIDI port
-    session.send(SetMode("mute"))  # no new notes after the panic
+    session.send(SetControl("mode", "mute"))  # no new notes after the panic
     session.send(Panic())
     time.sleep(0.05)  # the clock thread takes the command at its next tick (10 ms)
     level_after_panic = dbfs(session.synth.render(1000 * MS)[-10 * MS:])

@@ -10,17 +10,19 @@ import numpy as np
 
 from engine.events import TIME_SHIFT, VELOCITY, Event
 from engine.stepper import Stepper
-from live.voice import Voice, VoiceSettings
+from live.settings import Settings
+from live.voice import Voice
 from tests.helpers import tiny_model
 
 C_MAJOR = (1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1)
 WHOLE_TONE = (1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0)  # the tiny model learned white-key melodies
 
 
-def steered_voice(seed: int = 3, **settings) -> Voice:
+def steered_voice(seed: int = 3, max_events_per_step: int = 32, **settings) -> Voice:
     model = tiny_model("optional_multiconditioned_performance_with_dynamics")
-    settings = VoiceSettings(**{"notes_per_second": 6.0, "pitch_class_histogram": C_MAJOR, **settings})
-    voice = Voice(model.config, Stepper(model), settings, rng=np.random.default_rng(seed))
+    settings = Settings(**{"notes_per_second": 6.0, "pitch_class_histogram": C_MAJOR, **settings})
+    voice = Voice(model.config, Stepper(model), settings, rng=np.random.default_rng(seed),
+                  max_events_per_step=max_events_per_step)
     voice.start(0)
     return voice
 
@@ -120,10 +122,10 @@ def test_density_off_means_the_models_own_pace():
     from engine.events import NOTE_OFF, NOTE_ON
 
     model = tiny_model("optional_multiconditioned_performance_with_dynamics")
-    plain = Voice(model.config, Stepper(model), VoiceSettings(notes_per_second=None, pitch_class_histogram=None))
+    plain = Voice(model.config, Stepper(model), Settings(notes_per_second=0.0))
     assert np.array_equal(plain.controls, user_controls(model.config, disable=True))  # unconditioned
 
-    voice = steered_voice(notes_per_second=None)  # a scale, no density: the input follows the music
+    voice = steered_voice(notes_per_second=0.0)  # a scale, no density: the input follows the music
     vocab = voice.vocab
     for i in range(20):  # 4 notes/s for 5 s
         for event in (Event(NOTE_ON, 60 + i % 5), Event(TIME_SHIFT, 10), Event(NOTE_OFF, 60 + i % 5),

@@ -6,15 +6,10 @@ import threading
 import time
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
-from live.clock import MonotonicClock
-from live.commands import CommandQueue
-from live.midi_io import MidiOutput
-from live.modes import ModeConfig, Performer
-from live.scheduler import Scheduler, SchedulerConfig
-from live.voice import Voice, VoiceSettings
+from live.session import Session, SessionConfig
+from live.settings import Settings
 from tests.live.fakes import CONFIG, ScriptStepper
 
 
@@ -37,15 +32,16 @@ class LockedListPort:
         pass
 
 
-def build_session(stepper=None, mode="solo"):
+def build_session(stepper=None, mode="solo", **config):
+    """A real Session (wall clock, scripted model) whose output is a list port and which opens no ports."""
     port = LockedListPort()
-    commands = CommandQueue()
-    voice = Voice(CONFIG, stepper or ScriptStepper(), VoiceSettings(), rng=np.random.default_rng(0))
-    performer = Performer(voice, ModeConfig(mode=mode))
-    scheduler = Scheduler(performer, MidiOutput(port, flush_seconds=0), commands, MonotonicClock(),
-                          SchedulerConfig())
-    return SimpleNamespace(commands=commands, scheduler=scheduler, port=port, input_name="test in",
-                           output_name="test out")
+    stepper = stepper or ScriptStepper()
+    loaded = SimpleNamespace(config=CONFIG, stepper=lambda: stepper)
+    session = Session(SessionConfig(Settings(mode=mode), seed=0, realtime=False, **config), loaded=loaded,
+                      output_port=port, open_ports=False)
+    session.output.flush_seconds = 0
+    session.port, session.input_name, session.output_name = port, "test in", "test out"
+    return session
 
 
 @pytest.fixture

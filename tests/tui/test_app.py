@@ -41,26 +41,26 @@ async def test_knobs_reach_the_scheduler(session, tmp_path):
         await pilot.press("right", "right")  # +2 x 0.5
         assert await wait_until(lambda: settings(session).notes_per_second == 3.0)
         await pilot.press("home")
-        assert await wait_until(lambda: settings(session).notes_per_second is None)  # 0 = off
+        assert await wait_until(lambda: settings(session).notes_per_second == 0.0)  # 0 = off
         app.set_focus(app.main.query_one("#temperature"))
         await pilot.press("pageup")  # +10 x 0.05
         assert await wait_until(lambda: settings(session).temperature == pytest.approx(1.3))
         app.set_focus(app.main.query_one("#velocity_scale"))
         await pilot.press("end")
-        assert await wait_until(lambda: session.scheduler.config.velocity_scale == 2.0)
+        assert await wait_until(lambda: settings(session).velocity_scale == 4.0)
         app.set_focus(app.main.query_one("#lookahead_ms"))
         await pilot.press("left")
         assert await wait_until(lambda: session.scheduler.lookahead_steps == 14)
         app.set_focus(app.main.query_one("#call_silence_s"))
         await pilot.press("right")
-        assert session.scheduler.performer.config.call_silence_seconds == pytest.approx(0.9)
+        assert await wait_until(lambda: settings(session).call_silence_s == pytest.approx(0.9))
 
 
 async def test_mouse_click_turns_a_knob_and_sets_a_fader(session, tmp_path):
     app = app_for(session, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.click("#temperature", offset=(15, 0))  # the left end of the bar
-        assert await wait_until(lambda: settings(session).temperature == pytest.approx(0.1))
+        assert await wait_until(lambda: settings(session).temperature == pytest.approx(0.05))
         await pilot.click("#pitch", offset=(4 * 4 + 1, 0))  # top of the E column
         assert app.main.query_one("#pitch").levels[4] == 8
         assert await wait_until(lambda: settings(session).pitch_class_histogram[4] == 8.0)
@@ -83,7 +83,7 @@ async def test_scale_keys_faders_and_conditioning(session, tmp_path):
         await pilot.press("c")
         assert await wait_until(lambda: settings(session).conditioning is False)
         await pilot.press("t")
-        assert await wait_until(lambda: session.scheduler.config.thru is True)
+        assert await wait_until(lambda: settings(session).thru is True)
 
 
 async def test_mode_space_panic_record_and_quit(session, tmp_path):
@@ -155,10 +155,11 @@ class FakeInput:
         self.closed = True
 
 
-async def test_midi_learn_maps_a_cc_and_keeps_it(session, tmp_path):
+async def test_midi_learn_maps_a_cc_and_keeps_it(session, tmp_path, monkeypatch):
     app = app_for(session, tmp_path)
     ports = []
-    app.bridge.open_input = lambda name, virtual=False, callback=None: ports.append(FakeInput(callback)) or ports[-1]
+    monkeypatch.setattr("live.session.open_inputs", lambda config, callback: ([ports.append(FakeInput(callback))
+                                                                               or ports[-1]], config.input))
     async with app.run_test(size=SIZE) as pilot:
         app.bridge.use_input("fake keyboard")
         app.set_focus(app.main.query_one("#temperature"))
@@ -166,7 +167,7 @@ async def test_midi_learn_maps_a_cc_and_keeps_it(session, tmp_path):
         ports[0].send(mido.Message("control_change", channel=3, control=21, value=5))
         assert await wait_until(lambda: app.cc_map.bindings == {(3, 21): "temperature"})
         ports[0].send(mido.Message("control_change", channel=3, control=21, value=127))
-        assert await wait_until(lambda: settings(session).temperature == 2.0)
+        assert await wait_until(lambda: settings(session).temperature == 5.0)
         ports[0].send(mido.Message("note_on", note=60, velocity=90))  # notes still reach the scheduler
         await pilot.pause(0.05)
     assert (tmp_path / "midi_map.json").is_file()
@@ -187,15 +188,16 @@ async def test_help_lists_every_binding(session, tmp_path):
         assert isinstance(app.screen, HelpScreen)
 
 
-async def test_output_port_picker_swaps_the_port_live(session, tmp_path):
+async def test_output_port_picker_swaps_the_port_live(session, tmp_path, monkeypatch):
     app = app_for(session, tmp_path)
     opened = []
-    app.bridge.open_output = lambda name, virtual=False: opened.append((name, virtual)) or object()
+    monkeypatch.setattr("live.session.open_output", lambda config: (opened.append(config.output) or object(),
+                                                                    config.output))
     app.bridge.output_names = lambda: ["virtual: Performance RNN", "Synth A", "DAW in"]
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("o")
         await pilot.press("down", "enter")  # Synth A
-        assert opened == [("Synth A", False)]
+        assert opened == ["Synth A"]
         assert await wait_until(lambda: session.scheduler.output.port is not None
                                 and not isinstance(session.scheduler.output.port, type(session.port)))
         assert app.bridge.current_output == "Synth A"
@@ -203,13 +205,13 @@ async def test_output_port_picker_swaps_the_port_live(session, tmp_path):
 
 
 def test_port_lists_leave_out_our_own_virtual_ports(session, monkeypatch):
-    from live.tui.bridge import Bridge
+    from live.session_api import SessionControl
 
     names = ["RtMidiIn Client:Performance RNN in", "RtMidiOut Client:Performance RNN", "Keystation:midi_out",
              "Synth:in"]
     monkeypatch.setattr(mido, "get_output_names", lambda: names)
     monkeypatch.setattr(mido, "get_input_names", lambda: names)
-    bridge = Bridge(session)
+    bridge = SessionControl(session)
     assert bridge.output_names() == ["virtual: Performance RNN", "Keystation:midi_out", "Synth:in"]
     assert bridge.input_names() == ["virtual: Performance RNN in", "Keystation:midi_out", "Synth:in"]
 
@@ -256,16 +258,14 @@ async def test_model_picker_shows_each_shipped_models_licence(session, tmp_path)
 
 
 async def test_without_knob_flags_the_panel_starts_in_the_first_presets_musical_state(tmp_path):
-    from live.session import SessionConfig
     from tests.tui.conftest import build_session
 
     presets = discover_presets([shipped_presets_dir()])
-    session = build_session()
-    session.config = SessionConfig(mode="duet")  # what performance_rnn_live gets with no knob flags
+    session = build_session(mode="duet")  # what performance_rnn_live gets with no knob flags
     app = make_app(session, refresh_hz=0, presets=presets, cc_map_path=None, recordings_dir=tmp_path)
     assert app.state.notes_per_second == presets[0].state.notes_per_second > 0  # not "off"
     assert app.state.pitch_levels == presets[0].state.pitch_levels and app.state.mode == "duet"
-    session.config = SessionConfig(mode="solo", notes_per_second=7.0)  # a knob flag wins
+    session.settings.notes_per_second = 7.0  # a knob flag wins
     assert make_app(session, refresh_hz=0, presets=presets, cc_map_path=None).state.notes_per_second == 7.0
 
 

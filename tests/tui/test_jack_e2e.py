@@ -7,6 +7,7 @@ import pytest
 
 from live.ports import PortConfig
 from live.session import Session, SessionConfig
+from live.settings import Settings
 from live.tui.app import make_app
 from tests.live.fakes import sounding_after
 from tests.live.jack_listener import ProcessListener
@@ -33,8 +34,9 @@ def notes_per_second(listener: ProcessListener, seconds: float) -> float:
 
 async def test_density_knob_and_panic_through_jack(jack_backend, tmp_path):
     name = f"prnn-tui-{time.monotonic_ns()}"
-    config = SessionConfig(bundle_file=density_bundle(tmp_path / "density.safetensors"), mode="solo",
-                           notes_per_second=1.0, seed=0, ports=PortConfig(no_input=True, virtual_name=name))
+    config = SessionConfig(Settings(mode="solo", notes_per_second=1.0), seed=0,
+                           bundle_file=density_bundle(tmp_path / "density.safetensors"),
+                           ports=PortConfig(no_input=True, virtual_name=name))
     session = Session(config, report=lambda text: None)
     listener = ProcessListener(name, jack_backend.env)  # its own process: see tests/live/jack_listener.py
     app = make_app(session, presets=[], cc_map_path=None, refresh_hz=15)

@@ -51,7 +51,7 @@ def test_preset_round_trip_and_no_overwrite(tmp_path):
 def test_preset_errors_name_the_problem(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset key 'tempo'"):
         preset_from_dict({"tempo": 120})
-    with pytest.raises(ConfigError, match="temperature must be a number in range 0.1..2"):
+    with pytest.raises(ConfigError, match="temperature must be a number in range 0.05..5"):
         preset_from_dict({"temperature": 9})
     bad = tmp_path / "bad.toml"
     bad.write_text("name = \n")

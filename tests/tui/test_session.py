@@ -5,14 +5,15 @@ import mido
 import pytest
 
 from live.session import Session, SessionConfig
+from live.settings import Settings
 from live.tui.app import make_app
 from tests.tui.conftest import LockedListPort, wait_until
 
 
 @pytest.fixture
 def real_session(tiny_bundle_path):
-    config = SessionConfig(bundle_file=str(tiny_bundle_path("multiconditioned_performance_with_dynamics")),
-                           mode="solo", notes_per_second=3.0, temperature=0.7, seed=0)
+    config = SessionConfig(Settings(mode="solo", notes_per_second=3.0, temperature=0.7), seed=0,
+                           bundle_file=str(tiny_bundle_path("multiconditioned_performance_with_dynamics")))
     port = LockedListPort()
     session = Session(config, output_port=port, open_ports=False, report=lambda text: None)
     session.port = port
@@ -37,7 +38,7 @@ async def test_cli_flags_set_the_knobs_and_knobs_steer_the_session(real_session,
             t = threading.Thread(target=real_session._on_input, args=(cc.copy(value=value),))
             t.start()
             t.join()
-        assert await wait_until(lambda: voice().settings.temperature == 2.0)
+        assert await wait_until(lambda: voice().settings.temperature == 5.0)
         assert app.cc_map.bindings == {(0, 74): "temperature"}
         await pilot.press("q")
     assert not real_session.clock_running

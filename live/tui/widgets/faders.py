@@ -8,7 +8,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from live.commands import MODES
+from live.settings import MODES
 from live.scales import MAX_LEVEL, NOTE_NAMES
 
 COLUMN = 4  # characters per fader column
@@ -104,7 +104,7 @@ class PitchFaders(Widget, can_focus=True):
 
 
 class ModeSwitch(Widget, can_focus=True):
-    """One of live.commands.MODES; left/right or a click picks it, the app's `m` key cycles it."""
+    """One of live.settings.MODES; left/right or a click picks it, the app's `m` key cycles it."""
 
     DEFAULT_CSS = """
     ModeSwitch { height: 1; width: 1fr; }

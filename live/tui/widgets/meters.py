@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
+from live.pending import PendingEvent
 from live.scales import NOTE_NAMES
 
 LATENESS_WINDOW_S = 30  # one window for both lateness figures: a p99 and a max of different spans contradict
@@ -82,15 +83,6 @@ class Meters(Widget):
         state = f"[green]{r.status}[/]" if r.status.startswith("playing") else r.status
         table.add_row("clock", Text.from_markup(state), Text("● REC", style="bold red") if r.recording else "")
         return table
-
-
-@dataclass(frozen=True)
-class PendingEvent:
-    due_ms: float
-    """How far in the future the event is due, in ms."""
-    kind: str
-    note: int
-    velocity: int
 
 
 class PendingEvents(Widget):
