@@ -35,7 +35,7 @@ from live.clock import HELPER_PRIORITY, make_realtime  # noqa: E402
 from live.commands import SetControl  # noqa: E402
 from live.settings import Settings  # noqa: E402
 from live.ports import PortConfig  # noqa: E402
-from live.scheduler import Stats  # noqa: E402
+from live.stats import Stats  # noqa: E402
 from live.session import Session, SessionConfig  # noqa: E402
 from tests.live.jack_server import JackServer  # noqa: E402
 

@@ -31,7 +31,7 @@ from engine.configs import get_config  # noqa: E402
 from engine.model import PerformanceModel  # noqa: E402
 from live.clock import MonotonicClock  # noqa: E402
 from live.ports import PortConfig  # noqa: E402
-from live.scheduler import Stats  # noqa: E402
+from live.stats import Stats  # noqa: E402
 from live.clock import CLOCK_PRIORITY, HELPER_PRIORITY, make_realtime  # noqa: E402
 from live.session import Session, SessionConfig  # noqa: E402
 from live.settings import Settings  # noqa: E402

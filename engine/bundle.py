@@ -18,12 +18,11 @@ import torch
 
 from .atomic import atomic_path
 from .bundle_info import (FORMAT, FORMAT_VERSION, SHIPPED_MODELS, bundle_metadata,  # noqa: F401 (re-exported)
-                          default_bundle_path, resolve_bundle)
+                          default_bundle_path, existing_bundle, resolve_bundle)
 from .configs import HParams, PerformanceConfig, get_config
 from .controls import user_controls
 from .errors import BundleError, ConfigError
 from .model import PerformanceModel
-from .user_dirs import models_dirs
 
 STORAGE_DTYPES = {"float32": np.float32, "float16": np.float16}
 _CHECKPOINT = re.compile(r"^model-(\d+)\.safetensors$")
@@ -141,13 +140,7 @@ def _check_config(config: PerformanceConfig, wanted: str | None) -> PerformanceC
 def load_bundle(path, config_name: str | None = None) -> LoadedModel:
     """Rebuild a model from a bundle (.safetensors of ours, Magenta .mag, or a shipped model's short name).
     Raises BundleError one-line."""
-    path = resolve_bundle(path)
-    if path.is_dir():
-        raise BundleError(f"bundle {path} is a folder; give a bundle file (.safetensors or .mag) or one of the "
-                          f"shipped models: {', '.join(SHIPPED_MODELS)}")
-    if not path.is_file():
-        raise BundleError(f"bundle file {path} does not exist; give an existing file, a shipped model "
-                          f"({', '.join(SHIPPED_MODELS)}) or a model in {models_dirs()[-1]}")
+    path = existing_bundle(path)
     if path.suffix.lower() == ".mag":
         from .magenta_bundle import load_mag
 

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from .configs import PerformanceConfig
-from .user_dirs import find_user_bundle
+from .errors import BundleError
+from .user_dirs import find_user_bundle, models_dirs
 
 FORMAT = "performance_rnn_live"
 FORMAT_VERSION = 1
@@ -38,6 +39,21 @@ def resolve_bundle(spec) -> Path:
     if name in SHIPPED_MODELS:
         return shipped_bundle_path(name)
     return (find_user_bundle(name) if path.name == name else None) or path
+
+
+def existing_bundle(spec) -> Path:
+    """resolve_bundle, then a one-line BundleError unless it is a file (None: the default model)."""
+    path = resolve_bundle("default" if spec is None else spec)
+    if spec is None and not path.is_file():
+        raise BundleError(f"no shipped model at {path}; train one with performance_rnn_train (see the README) "
+                          "or pass --bundle_file PATH")
+    if path.is_dir():
+        raise BundleError(f"bundle {path} is a folder; give a bundle file (.safetensors or .mag) or one of the "
+                          f"shipped models: {', '.join(SHIPPED_MODELS)}")
+    if not path.is_file():
+        raise BundleError(f"bundle file {path} does not exist; give an existing file, a shipped model "
+                          f"({', '.join(SHIPPED_MODELS)}) or a model in {models_dirs()[-1]}")
+    return path
 
 
 def model_summary(path) -> str:

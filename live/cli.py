@@ -123,19 +123,17 @@ def _printer(verbose: bool):
 
 def run_headless(session, verbose: bool = False) -> int:
     stop = threading.Event()
-    # SIGTERM and Ctrl-C end the same way: the main thread stops the session (panic, close, save).
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGTERM and Ctrl-C end the same way: the main thread stops the session (panic, close, save). A handler
+    # rather than KeyboardInterrupt: a second Ctrl-C then only sets the event again, whenever it comes.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     print(f"performance_rnn_live: {session.output_name} <- {session.input_name}; mode "
           f"{session.settings.mode}; Ctrl-C stops", file=sys.stderr, flush=True)
     if session.config.realtime:
         make_realtime(HELPER_PRIORITY)  # this thread takes the GIL every 50 ms: it must not be preempted
     session.start()
-    try:
-        while not stop.is_set() and not session.wait(0.05):
-            pass
-    except KeyboardInterrupt:
+    while not stop.is_set() and not session.wait(0.05):
         pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the panic and the save short
     path = session.stop()
     print(session.summary(), file=sys.stderr, flush=True)
     if path:
@@ -143,18 +141,28 @@ def run_headless(session, verbose: bool = False) -> int:
     return 1 if session.scheduler.error is not None or session.fault else 0
 
 
-def _run_tui(session, args) -> int:
-    from .tui.app import make_app
+def _run_tui(config, args) -> int:
+    """The panel in this process, the real-time core (clock, ports, model) in a child process."""
+    from engine.user_dirs import config_dir
+
+    from .core_client import CoreClient
 
     takes = _takes_folder(args)
-    app = make_app(session, recordings_dir=takes, takes_root=takes if args.takes_dir else None)
-    saved = app.run() or []  # the app panics and stops the session on quit
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if session.clock_running:
-        saved.append(session.stop())
+    log = config_dir() / "core.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    core = CoreClient(config, recordings_dir=takes, log_path=str(log))  # the model loads while Textual imports
+    try:
+        from .tui.app import make_app
+
+        app = make_app(core, recordings_dir=takes, takes_root=takes if args.takes_dir else None)
+        saved = app.run() or []  # the app panics and stops the core on quit
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        saved = locals().get("saved", []) + core.stop_clock()
+    print(core.summary(), file=sys.stderr)
     for path in filter(None, saved):
         print(f"recorded {path}", file=sys.stderr)
-    return 1 if session.scheduler.error is not None else 0
+    return 1 if core.failed else 0
 
 
 def main(argv=None) -> int:
@@ -171,17 +179,19 @@ def main(argv=None) -> int:
         config = session_config(args)
         if args.web:
             return run_web(args, sys.argv[1:] if argv is None else list(argv))
-        from .session import EventPump, Session, load_model
+        from engine.bundle_info import existing_bundle
 
-        loaded = load_model(config.bundle_file)  # a bad model fails before any server starts
+        existing_bundle(config.bundle_file)  # a bad model name or path fails before any server starts
         undo_midi_system = prepare_midi_system(args, _fail)
         try:
-            if args.no_tui:
-                pump = EventPump(_printer(args.verbose))
-                code = run_headless(Session(config, on_event=pump, loaded=loaded), args.verbose)
-                pump.close()
-                return code
-            return _run_tui(Session(config, loaded=loaded), args)
+            if not args.no_tui:
+                return _run_tui(config, args)
+            from .session import EventPump, Session
+
+            pump = EventPump(_printer(args.verbose))
+            code = run_headless(Session(config, on_event=pump), args.verbose)
+            pump.close()
+            return code
         finally:
             undo_midi_system()
     except PerformanceRnnError as err:

@@ -5,25 +5,26 @@ the performer take model steps until the lookahead is full or the next deadline 
 never waits for the model: a model step only starts if its (pessimistic) duration fits before the deadline."""
 from __future__ import annotations
 
-import collections
+import gc
 import heapq
 import itertools
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mido
-import numpy as np
 
 from .commands import CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetControl, Stop, SwapModel
 from .modes import VOICE_CONTROLS
+from .stats import Stats
 from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_off, is_note_on
 from .sync.timing import SYNC_COMMANDS
 
-STATS_LIMIT = 2_000_000  # samples kept for the bench (about 5 h of dense play)
 # A model step is only started if this (pessimistic, decaying) estimate fits before the next deadline. The cap
 # keeps one freak step (page faults, a preempted thread) from blocking all model work until it decays.
 MAX_STEP_ESTIMATE = 0.004
 ESTIMATE_DECAY = 0.97  # per tick
+GC_THRESHOLDS = gc.get_threshold()  # Python's own: allocations (gen 0), then collections of the younger gen
+GC_SLACK = 0.003  # s: collect only with this much time before the next deadline (a young collection: ~0.1 ms)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class SchedulerConfig:
     max_steps_per_tick: int = 64  # bounded work per tick, whatever the clock says
     duration_seconds: float | None = None  # stop by itself after this long
     stats_every_seconds: float = 0.5
+    collect_garbage: bool = False  # the session disabled automatic collection: collect here, in the slack
 
 
 # ---- events for the UI (posted through a non-blocking callback) ----------------------------------------------
@@ -71,27 +73,6 @@ class StatsReport:
 @dataclass(frozen=True)
 class EngineError:
     text: str
-
-
-@dataclass
-class Stats:
-    lateness: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
-    sent_at: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
-    step_seconds: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
-    input_latency: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
-    wake_lateness: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STATS_LIMIT))
-    ticks: int = 0
-    late_ticks: int = 0
-    rollbacks: int = 0
-    window_max: float = 0.0
-
-    @staticmethod
-    def summary(values) -> dict:
-        a = np.asarray(values, float)
-        if not len(a):
-            return {"n": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan")}
-        return {"n": len(a), "p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)),
-                "max": float(a.max())}
 
 
 class Scheduler:
@@ -249,11 +230,23 @@ class Scheduler:
             started = now()
             msgs = self.performer.work(tick, horizon)
             if msgs is None:
+                self._collect_garbage(stop_at)
                 return
             self._push(msgs, tick)
             spent = now() - started
             self.stats.step_seconds.append(spent)
             self.step_estimate = min(max(spent * 1.5, self.step_estimate), MAX_STEP_ESTIMATE)
+
+    def _collect_garbage(self, stop_at: float) -> None:
+        """Python's collector, run where it cannot delay a note: here, when the model is idle and the next
+        deadline is far enough, instead of inside whichever allocation happens to cross a threshold."""
+        if not self.config.collect_garbage or self.clock.now() + GC_SLACK > stop_at:
+            return
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > GC_THRESHOLDS[generation]:
+                gc.collect(generation)
+                return
 
     def _feed_limit(self, tick: int, stop_at: float) -> float:
         """Hearing the player must not wait for the next tick's slack: a step that feeds the player's notes

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.errors import BundleError
 
 from .clock import CLOCK_PRIORITY, HELPER_PRIORITY, MonotonicClock, make_realtime
 from .commands import CommandQueue, PlayerMessage, ReplaceOutput, Stop, SwapModel
@@ -31,7 +30,8 @@ from .midi_io import MidiOutput
 from .modes import Performer
 from .ports import PortConfig, PortWatcher, open_inputs, open_output
 from .recorder import Recorder
-from .scheduler import Scheduler, SchedulerConfig, Stats
+from .scheduler import Scheduler, SchedulerConfig
+from .stats import Stats
 from .server_watch import ServerWatch, lost_message
 from .synth import SynthConfig, SynthTee, open_synth
 from .sync.session_hook import SyncHook
@@ -63,14 +63,9 @@ class SessionConfig:
 
 
 def load_model(path: str | None):
-    """LoadedModel from a bundle path, or the shipped model; BundleError if there is none."""
-    from engine.bundle import default_bundle_path, load_bundle
+    """LoadedModel from a bundle path, or the shipped model (None); a one-line BundleError if there is none."""
+    from engine.bundle import load_bundle
 
-    if path is None:
-        path = default_bundle_path()
-        if not path.is_file():
-            raise BundleError(f"no shipped model at {path}; train one with performance_rnn_train (see the "
-                              "README) or pass --bundle_file PATH")
     return load_bundle(path)
 
 
@@ -138,7 +133,7 @@ class Session:
             output_port, self.output_name = open_output(config.ports)
         self.synth = open_synth(config.synth, self.report) if config.synth else None
         self.output = MidiOutput(self._with_synth(output_port))
-        sched_config = SchedulerConfig(duration_seconds=config.duration)
+        sched_config = SchedulerConfig(duration_seconds=config.duration, collect_garbage=True)
         self.sync = SyncHook(config.sync, self.settings.lookahead_ms / 1000, self.commands, self.clock, on_event)
         self.scheduler = Scheduler(performer, self.output, self.commands, self.clock, sched_config,
                                    on_event=on_event, recorder=self.recorder, timing=self.sync.timing)
@@ -161,6 +156,11 @@ class Session:
     def clock_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def ended(self) -> bool:
+        """The clock ran and has stopped (duration, Stop, error, the MIDI system gone)."""
+        return self._thread is not None and not self._thread.is_alive()
+
     def start(self) -> None:
         if self._thread is not None:
             return
@@ -169,6 +169,7 @@ class Session:
         # with torch's objects around. Freezing what exists now keeps later collections small.
         gc.collect()
         gc.freeze()
+        gc.disable()  # from now on the clock collects in its slack (Scheduler._collect_garbage)
         if self.recorder is not None and self.config.record:  # the crash-proof sidecar is for MIDI takes
             self.recorder.start()
         self.watcher.start()  # first: it opens its listing clients, which would stall a running clock
@@ -195,6 +196,7 @@ class Session:
         self._stopped = True
         self.commands.put(Stop())
         self.wait(5.0)
+        gc.enable()
         self.server.stop()
         self.watcher.stop()
         for port in self.inputs:
@@ -246,6 +248,15 @@ class Session:
 
     def send(self, command) -> None:
         self.commands.put(command)
+
+    def stats(self) -> dict:
+        """The figures a bench reads from outside: lateness and step time (ms), late ticks, input latency."""
+        s = self.scheduler.stats
+        ms = {name: {k: v * 1e3 if k != "n" else v for k, v in Stats.summary(values).items()}
+              for name, values in (("lateness", s.lateness), ("step", s.step_seconds),
+                                   ("input_latency", s.input_latency), ("wake", s.wake_lateness))}
+        return {**ms, "late_ticks": s.late_ticks, "ticks": s.ticks, "rollbacks": s.rollbacks,
+                "late_over_2ms": int((np.asarray(s.wake_lateness) > 0.002).sum()), "realtime": self.realtime}
 
     def summary(self) -> str:
         """One line: messages sent, lateness p50/p99/max, late ticks, model step p99, rollbacks."""

@@ -6,6 +6,7 @@ commands (the only way into the scheduler), engine news comes back through the s
 live.core_process.CoreClient implements the same API over a pipe to a core in its own process."""
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 from pathlib import Path
@@ -87,6 +88,13 @@ class SessionControl:
     def summary(self) -> str:
         """The one-line session summary the headless run prints at exit."""
         return self.session.summary()
+
+    def stats(self) -> dict:
+        return self.session.stats()
+
+    def current_settings(self):
+        """A copy of the settings in force (what the clock thread has applied so far)."""
+        return dataclasses.replace(self.session.settings)
 
     # ---- commands --------------------------------------------------------------------------------------------
 

@@ -113,6 +113,7 @@ def _check_all(self) -> None:
 
 
 Settings = dataclasses.make_dataclass("Settings", _settings_fields(), namespace={"__post_init__": _check_all})
+Settings.__module__ = __name__  # pickled into the core process by name
 Settings.__doc__ = ("One value per control (CONTROLS), plus the pitch_class_histogram the pitch faders set "
                     "(None: uniform). Built checked; afterwards only the clock thread changes it.")
 

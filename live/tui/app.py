@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static
 from live.cc_map import CCMap
 from live.presets import PRESET_CONTROLS, InstrumentState, Preset, discover_presets, save_preset
 from live.scales import NOTE_NAMES, SCALES, scale_label, scale_levels
+from live.session import Session
 from live.session_api import SessionControl
 from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
 from live.tui.keys import app_bindings
@@ -122,6 +123,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
         gc.freeze()
         if self.autostart:
             self.bridge.start()
+            self.set_timer(0.5, self.update_labels)  # the clock thread's priority is known once it runs
         sys.setswitchinterval(min(sys.getswitchinterval(), UI_SWITCH_INTERVAL))  # after: a session sets its own
 
     def on_unmount(self) -> None:
@@ -309,6 +311,9 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
         if event.key == "notice":  # sync: a bad clock or transport message was ignored
             self.notify(event.value, severity="warning", timeout=6)
             return
+        if event.key == "core":  # the core's clock stopped by itself (--duration, an error): quit as with q
+            self.call_next(self.action_quit)
+            return
         self.view.set_state(event.key, event.value)
         self.update_labels()
 
@@ -358,7 +363,7 @@ def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentS
              takes_root: Path | None = None) -> InstrumentApp:
     """Build the panel for a session (real or fake). presets default to shipped + saved ones; the MIDI map
     is read from the user config dir ('user') or a given path, or not kept at all (None)."""
-    bridge = session if isinstance(session, SessionControl) else SessionControl(session)
+    bridge = SessionControl(session) if isinstance(session, Session) else session  # else a CoreClient
     if recordings_dir is not None:
         bridge.recordings_dir = Path(recordings_dir)
     problems: list[str] = []

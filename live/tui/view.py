@@ -63,5 +63,6 @@ class ViewState:
         output = bridge.current_output or "none"
         if self.engine.get("output") == "lost":
             output += " [red](lost)[/]"
+        clock = "real-time" if bridge.realtime else "[yellow]normal priority[/]"
         return (f"[b]model[/] {model}   [b]in[/] {bridge.current_input or 'none'}   [b]out[/] {output}   "
-                f"[dim]i/o ports · b model · ? help[/]")
+                f"[b]clock[/] {clock}   [dim]i/o ports · b model · ? help[/]")

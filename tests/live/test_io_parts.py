@@ -110,9 +110,9 @@ def test_cli_errors_are_one_line_and_exit_2(argv, message, capsys):
 
 
 def test_cli_without_a_shipped_model_says_how_to_get_one(monkeypatch, tmp_path, capsys):
-    import engine.bundle
+    import engine.bundle_info
 
-    monkeypatch.setattr(engine.bundle, "default_bundle_path", lambda: tmp_path / "default.safetensors")
+    monkeypatch.setattr(engine.bundle_info, "default_bundle_path", lambda: tmp_path / "default.safetensors")
     with pytest.raises(SystemExit) as exit_info:
         main(["--no-tui", "--duration", "1"])
     err = capsys.readouterr().err

@@ -204,3 +204,36 @@ def test_a_refresh_never_drops_what_is_due_at_that_very_step():
     # Note 61 is due at step 21, the refresh step: sent first, then released as the fresh context starts.
     assert rig.notes()[:6] == [(0.01, "note_on", 60, 100), (0.11, "note_off", 60, 0), (0.21, "note_on", 61, 100),
                                (0.22, "note_off", 61, 0), (0.22, "note_on", 60, 100), (0.3, "note_off", 60, 64)]
+
+
+def test_garbage_is_collected_in_the_slack_and_only_there():
+    import gc
+
+    rig = Rig(duration=0.2)
+    rig.scheduler.config.collect_garbage = True
+    gc.disable()
+    try:
+        cycles = []
+        for _ in range(2000):
+            a = []
+            a.append(a)
+            cycles.append(a)
+        del cycles, a
+        assert gc.get_count()[0] > 700
+        rig.scheduler._collect_garbage(stop_at=rig.clock.now() + 0.001)  # 1 ms to the deadline: not now
+        assert gc.get_count()[0] > 700
+        rig.scheduler._collect_garbage(stop_at=rig.clock.now() + 0.010)
+        assert gc.get_count()[0] < 700
+    finally:
+        gc.enable()
+
+
+def test_stats_rings_keep_the_newest_values_oldest_first():
+    import numpy as np
+
+    from live.stats import Ring
+
+    ring = Ring(capacity=4)
+    for v in range(6):
+        ring.append(float(v))
+    assert len(ring) == 4 and np.asarray(ring).tolist() == [2.0, 3.0, 4.0, 5.0] and max(ring) == 5.0
