@@ -21,6 +21,7 @@ from live.presets import PRESET_CONTROLS, InstrumentState, Preset, discover_pres
 from live.scales import NOTE_NAMES, SCALES, scale_label, scale_levels
 from live.session_api import SessionControl
 from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
+from live.tui.keyboard_play import KeyboardPlayMixin
 from live.tui.keys import app_bindings
 from live.tui.learn import MidiLearnMixin
 from live.tui.learn_takes import LearnTakesMixin
@@ -51,7 +52,7 @@ def _knob(spec, state: InstrumentState) -> Knob:
                 off_at_low=spec.low_label is not None, low_label=spec.low_label or "", id=spec.id)
 
 
-class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
+class InstrumentApp(KeyboardPlayMixin, MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "Performance RNN Live"
     BINDINGS = app_bindings()
@@ -72,6 +73,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
         self._refresh_timer = None
         self._frame = -1
         self._switch_interval = sys.getswitchinterval()
+        self.init_piano()
 
     # ---- layout ----------------------------------------------------------------------------------------
 
@@ -126,6 +128,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
 
     def on_unmount(self) -> None:
         self.stop_learning()
+        self.piano_send(self.piano.release_all())
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
         self.bridge.stop()
@@ -345,7 +348,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
         names = [f"[reverse]{i + 1}[/] {p.name}" if i == self.preset_index else f"[b]{i + 1}[/] {p.name}"
                  for i, p in enumerate(self.presets[:10])]
         self.main.query_one("#presets", Static).update("  ".join(names) or "[dim]no presets[/]")
-        self.main.query_one("#status", Static).update(self.view.status_line(s, self.bridge))
+        self.main.query_one("#status", Static).update(self.piano_status() + self.view.status_line(s, self.bridge))
         mapped = [f"{control} ← ch {ch + 1} CC {cc}" for (ch, cc), control in sorted(self.cc_map.bindings.items())]
         self.main.query_one("#ccmap", Static).update(
             "[b]MIDI map[/]  " + ("  ·  ".join(mapped) if mapped else "none yet: focus a control, press l, "
