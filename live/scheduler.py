@@ -17,6 +17,7 @@ import numpy as np
 from .commands import CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetControl, Stop, SwapModel
 from .modes import VOICE_CONTROLS
 from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_off, is_note_on
+from .programs import PROGRAM_CONTROLS, program_messages
 from .sync.timing import SYNC_COMMANDS
 
 STATS_LIMIT = 2_000_000  # samples kept for the bench (about 5 h of dense play)
@@ -131,6 +132,7 @@ class Scheduler:
             self.timing.begin(self.t0)
         self.performer.start(0)
         self._emit(StateChanged("mode", self.performer.mode))
+        self._send_programs()  # before any note, so the synth (built-in or not) plays the chosen instruments
         try:
             while not self._stopping:
                 self._pass()
@@ -275,6 +277,7 @@ class Scheduler:
                 for m in self.output.panic():
                     self._record("model", self.clock.now(), m)
                 self.output.replace(cmd.port)
+                self._send_programs()  # a new port (a synth just picked) gets the instruments too
                 self._emit(StateChanged("output", cmd.reason or ("lost" if cmd.port is None else "connected")))
             elif isinstance(cmd, Stop):
                 self._stopping = True
@@ -296,6 +299,13 @@ class Scheduler:
             self._apply(*self.performer.refresh(tick), tick)
         elif cmd.id in VOICE_CONTROLS:
             self._apply(*self.performer.apply(cmd, tick), tick)
+        elif cmd.id in PROGRAM_CONTROLS:
+            self._send_programs()
+
+    def _send_programs(self) -> None:
+        s = self.settings
+        for m in program_messages(s.program, s.player_program, s.channel - 1):
+            self.output.send(m)
 
     def _player(self, cmd: PlayerMessage, tick: int) -> None:
         msg = cmd.message

@@ -135,6 +135,11 @@ class Synth:
             self._fs.cc(msg.channel, msg.control, msg.value)
         elif t == "pitchwheel":
             self._fs.pitch_bend(msg.channel, msg.pitch + 8192)
+        elif t == "program_change" and msg.channel != 9:
+            self._fs.program_change(msg.channel, msg.program)
+            # kept in the config, which --record-audio renders the take with
+            part = "model_program" if msg.channel == self.config.model_channel else "player_program"
+            setattr(self.config, part, msg.program)
 
     def panic(self) -> None:
         """All sound off on every channel: voices stop now, release tails included."""

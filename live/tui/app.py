@@ -21,6 +21,7 @@ from live.presets import PRESET_CONTROLS, InstrumentState, Preset, discover_pres
 from live.scales import NOTE_NAMES, SCALES, scale_label, scale_levels
 from live.session_api import SessionControl
 from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
+from live.tui.instruments import InstrumentsMixin
 from live.tui.keyboard_play import KeyboardPlayMixin
 from live.tui.keys import app_bindings
 from live.tui.learn import MidiLearnMixin
@@ -52,7 +53,7 @@ def _knob(spec, state: InstrumentState) -> Knob:
                 off_at_low=spec.low_label is not None, low_label=spec.low_label or "", id=spec.id)
 
 
-class InstrumentApp(KeyboardPlayMixin, MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
+class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "Performance RNN Live"
     BINDINGS = app_bindings()
@@ -93,6 +94,7 @@ class InstrumentApp(KeyboardPlayMixin, MidiLearnMixin, SourcesMixin, LearnTakesM
                 yield Static(id="scale")
                 yield PitchFaders(s.pitch_levels, id="pitch")
                 yield Static(id="presets")
+                yield Static(id="programs")
                 yield Static(id="ccmap")
             with Vertical(id="live"):
                 yield PianoRoll(self.log_notes, id="roll")
@@ -270,6 +272,9 @@ class InstrumentApp(KeyboardPlayMixin, MidiLearnMixin, SourcesMixin, LearnTakesM
         self.main.query_one("#count_player", Toggle).value = new.count_player
         self.main.query_one(ModeSwitch).mode = new.mode
         self.main.query_one(PitchFaders).levels = new.pitch_levels
+        for control in ("program", "player_program"):  # no widget of their own to send them
+            if getattr(new, control) != getattr(old, control):
+                self.send(control, getattr(new, control))
         if new.model != old.model:
             if resolve_model(new.model) is None:  # e.g. a shipped preset's 'default' before a model ships
                 self.state = self.state.replace(model=old.model)
@@ -348,6 +353,7 @@ class InstrumentApp(KeyboardPlayMixin, MidiLearnMixin, SourcesMixin, LearnTakesM
         names = [f"[reverse]{i + 1}[/] {p.name}" if i == self.preset_index else f"[b]{i + 1}[/] {p.name}"
                  for i, p in enumerate(self.presets[:10])]
         self.main.query_one("#presets", Static).update("  ".join(names) or "[dim]no presets[/]")
+        self.main.query_one("#programs", Static).update(self.programs_label())
         self.main.query_one("#status", Static).update(self.piano_status() + self.view.status_line(s, self.bridge))
         mapped = [f"{control} ← ch {ch + 1} CC {cc}" for (ch, cc), control in sorted(self.cc_map.bindings.items())]
         self.main.query_one("#ccmap", Static).update(
@@ -373,7 +379,8 @@ def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentS
         state = state_from_settings(settings, bridge.model_name)  # the CLI's flags, not the first preset
         if presets and not settings.notes_per_second and not settings.pitch_class_histogram:
             # no knob given: start in the first preset's musical state (Calm C major), not with the knobs off
-            state = presets[0].state.replace(mode=state.mode, model=state.model)
+            state = presets[0].state.replace(mode=state.mode, model=state.model, program=state.program,
+                                             player_program=state.player_program)
     start = state or (presets[0].state if presets else InstrumentState())
     app = InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir, problems)
     app.takes_root = takes_root  # what "learn from my takes" (f) reads; None: the default takes folder

@@ -29,6 +29,8 @@ def app_bindings() -> list[Binding]:
         Binding("o", "pick_output", "output port", show=False),
         Binding("b", "pick_model", "model", show=False),
         Binding("f", "learn_takes", "learn from my takes (fine-tune a model on them, then play it)", show=False),
+        Binding("g", "pick_program('model')", "the model's instrument (GM program)", show=False),
+        Binding("G", "pick_program('player')", "your instrument through MIDI thru (GM program)", show=False),
         Binding("z", "reset_model", "reset the model's context", show=False),
         Binding("left_square_bracket", "root(-1)", "scale root down a semitone", show=False),
         Binding("right_square_bracket", "root(1)", "scale root up a semitone", show=False),
