@@ -21,6 +21,7 @@ from live.presets import PRESET_CONTROLS, InstrumentState, Preset, discover_pres
 from live.scales import NOTE_NAMES, SCALES, scale_label, scale_levels
 from live.session_api import SessionControl
 from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
+from live.tui.audio_level import AudioLevelMixin
 from live.tui.instruments import InstrumentsMixin
 from live.tui.keyboard_play import KeyboardPlayMixin
 from live.tui.keys import app_bindings
@@ -53,7 +54,8 @@ def _knob(spec, state: InstrumentState) -> Knob:
                 off_at_low=spec.low_label is not None, low_label=spec.low_label or "", id=spec.id)
 
 
-class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
+class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, AudioLevelMixin, MidiLearnMixin, SourcesMixin,
+                    LearnTakesMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "Performance RNN Live"
     BINDINGS = app_bindings()
@@ -108,6 +110,7 @@ class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, Sources
         self.main = self.screen  # modal screens come and go on top; the instrument's widgets live here
         self.main.query_one(ModeSwitch).set_reactive(ModeSwitch.mode, self.state.mode)
         self.bridge.install_sink(self.sink)
+        self.start_synth_meter()
         self.send_all()
         self.update_labels()
         if self.refresh_hz > 0:
@@ -131,6 +134,7 @@ class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, Sources
     def on_unmount(self) -> None:
         self.stop_learning()
         self.piano_send(self.piano.release_all())
+        self.stop_synth_meter()
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
         self.bridge.stop()
@@ -342,6 +346,7 @@ class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, Sources
         self._frame += 1
         if self._frame % METER_EVERY == 0 or self.refresh_hz <= 0:  # numbers read better at ~5 Hz, and cost
             reading = self.view.reading(self.state, self.log_notes, now, self.bridge)
+            reading.audio = self.audio_level()
             self.main.query_one(Meters).show(reading)
         self.main.query_one(PendingEvents).show(self.bridge.pending(now, limit=6))
 

@@ -1,5 +1,6 @@
 """Picking the GM instruments in the panel: program changes reach the output at once, presets carry them."""
 from live.presets import Preset
+from live.tui.widgets.meters import _level as level_row
 from tests.tui.conftest import wait_until
 from tests.tui.test_app import SIZE, app_for
 
@@ -21,3 +22,24 @@ async def test_g_and_shift_g_pick_the_model_and_player_instruments(session, tmp_
         app.presets.append(Preset("organ", state=app.state.replace(program=20)))
         await pilot.press(str(len(app.presets)))
         assert await wait_until(lambda: programs(session)[-15] == (0, 19))
+
+
+async def test_the_meters_show_the_synth_level_while_the_model_plays(tmp_path):
+    from live.synth import SynthConfig
+    from tests.tui.conftest import build_session
+
+    session = build_session(synth=SynthConfig(audio_driver="none"))  # the built-in synth, rendered in-process
+    app = app_for(session, tmp_path)
+    app.refresh_hz = 15.0
+    async with app.run_test(size=SIZE):
+        meters = app.main.query_one("Meters")
+        assert await wait_until(lambda: meters.reading.audio is not None and meters.reading.audio[0] > -40,
+                                timeout=10)
+        assert level_row(meters.reading.audio)[0].endswith(" dB")
+    assert session.synth.listeners == []  # the panel closed its meter
+
+
+def test_the_audio_row_reads_rms_and_shows_the_peak():
+    shown, bar = level_row((-23.4, -2.0))
+    assert shown == "-23 dB" and bar.plain == "▮" * 10 + " pk -2" and "[red]" in bar.markup
+    assert level_row((-200.0, -200.0))[0] == "silent" and level_row(None) == ("–", "no built-in synth")
