@@ -26,8 +26,8 @@ class KeyboardPlayMixin:
         self.piano = ComputerPiano(channel=player_channel(self.bridge.settings.channel - 1))
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "piano_key" and not self.piano.on:
-            return False  # the key falls through to its usual binding
+        if action == "piano_key" and (not self.piano.on or self.screen is not self.main):
+            return False  # the key falls through to its usual binding (or to the dialog on top)
         return super().check_action(action, parameters)
 
     def action_toggle_piano(self) -> None:

@@ -105,6 +105,8 @@ async def test_piano_keys_reach_the_model_as_player_input_and_letters_lose_their
         assert app.state.mode == mode
         assert await wait_until(lambda: ("note_on", 84) in heard(session))
         assert await wait_until(lambda: heard(session).count(("note_off", 60)) == 1)  # ended by the timer
+        await pilot.press("question_mark", "q")  # a dialog on top gets its letters: q closes the help
+        assert app.screen is app.main and app.piano.on
         await pilot.press("grave_accent")
         assert not app.piano.on
         await pilot.press("m")  # its usual binding again
