@@ -41,7 +41,7 @@ def meter_cost(seconds: float = 5.0) -> None:
     for voices in (0, 4, 16):
         synth = Synth(SynthConfig(audio_driver="none"))
         clock = [0.0]
-        meter = SynthMeter(synth, clock=lambda: clock[0])
+        meter = SynthMeter(synth, clock=lambda now=clock: now[0])
         spent, blocks = 0.0, round(seconds / INTERVAL)
         for b in range(blocks):
             if b % round(2 / INTERVAL) == 0:

@@ -96,11 +96,11 @@ _CONTROLS = (
             flag="response_seconds", off="as call"),
     Control("refresh_seconds", 0.0, "reset the model's context this often, against babble; 0: never",
             0.0, 600.0, unit="s", off="never"),
-    Control("program", 1, "General MIDI program of the model's part: 1..128 or a name, e.g. vibraphone "
+    Control("program", 1, "General MIDI program of the model's part, a number or a name such as vibraphone "
             "(1: Acoustic Grand Piano); sent as a program change, also to an external synth", 1, 128,
             kind=int, choices=GM_NAMES),
     Control("player_program", 1, "General MIDI program of your notes through MIDI thru (every channel but "
-            "the model's and 10), 1..128 or a name", 1, 128, kind=int, choices=GM_NAMES),
+            "the model's and 10), a number or a name", 1, 128, kind=int, choices=GM_NAMES),
 )
 CONTROLS: dict[str, Control] = {c.id: c for c in _CONTROLS}
 KNOB_IDS = tuple(c.id for c in _CONTROLS if c.step is not None)

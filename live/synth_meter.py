@@ -67,7 +67,7 @@ class SynthMeter:
         peak, self.peak = self.peak, 0.0
         return to_db(self.rms), to_db(max(peak, self.rms))
 
-    def start(self) -> "SynthMeter":
+    def start(self) -> SynthMeter:
         self._thread = threading.Thread(target=self._run, name="synth-meter", daemon=True)
         self._thread.start()
         return self

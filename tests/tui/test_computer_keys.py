@@ -2,9 +2,9 @@
 import math
 
 import mido
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from live.tui.app import make_app
 from live.tui.computer_keys import KEY_OFFSETS, NOTE_SECONDS, REPEAT_SECONDS, ComputerPiano
 from live.tui.keyboard_play import player_channel
 from live.tui.widgets.knob import Toggle
