@@ -52,7 +52,8 @@ class CoreClient:
         self.failed = False  # the core reported an error (its clock stopped)
         self.sink = None
         self._summary: str | None = None
-        self._view: dict = {"t0": None, "pending": [], "pending_at": 0.0, "recording": False, "realtime": False}
+        self._view: dict = {"t0": None, "pending": [], "pending_at": 0.0, "recording": False, "realtime": False,
+                            "audio": None}
         self._lock = threading.Lock()  # one call at a time: the reply is the next message on the pipe
         self._closed = False
         self._reader = threading.Thread(target=self._read_news, name="core-news", daemon=True)
@@ -81,6 +82,9 @@ class CoreClient:
     @property
     def realtime(self) -> bool:
         return self._view["realtime"]
+
+    def audio_level(self) -> tuple[float, float] | None:
+        return self._view.get("audio")
 
     def now(self) -> float:
         """Seconds since the core's clock started: both processes read the same CLOCK_MONOTONIC."""

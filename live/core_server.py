@@ -144,7 +144,7 @@ def _view(control) -> dict:
     s = control.session.scheduler
     pending = [(e.due_ms, e.kind, e.note, e.velocity) for e in control.pending(control.now(), limit=8)]
     return {"t0": s.t0 if s.tick >= 0 else None, "pending": pending, "pending_at": control.now(),
-            "recording": control.recording, "realtime": control.realtime}
+            "recording": control.recording, "realtime": control.realtime, "audio": control.audio_level()}
 
 
 def _serve(control, requests, outbox, stop) -> None:

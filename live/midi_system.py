@@ -59,12 +59,22 @@ class PrivateJack:
 
 
 def _use_jack():
-    """Switch this process's mido to JACK; returns a function that switches it back."""
+    """Switch mido to JACK, in this process and in the processes it starts (the real-time core); returns a
+    function that switches it back."""
     import mido
 
     previous = mido.backend.name + (f"/{mido.backend.api}" if mido.backend.api else "")
+    previous_env = os.environ.get("MIDO_BACKEND")
     mido.set_backend(JACK_BACKEND)
-    return lambda: mido.set_backend(previous)
+    os.environ["MIDO_BACKEND"] = JACK_BACKEND
+
+    def restore():
+        mido.set_backend(previous)
+        if previous_env is None:
+            os.environ.pop("MIDO_BACKEND", None)
+        else:
+            os.environ["MIDO_BACKEND"] = previous_env
+    return restore
 
 
 def ensure_midi_system(report, start_server: bool = True):

@@ -19,7 +19,7 @@ from live.user_config import atomic_write_text, user_presets_dir
 
 # The controls a preset stores besides the pitch faders and the model; ranges, defaults and help: live.settings.
 PRESET_CONTROLS = ("notes_per_second", "temperature", "velocity_scale", "lookahead_ms", "conditioning",
-                   "count_player", "mode", "call_silence_s", "answer_s")
+                   "count_player", "mode", "call_silence_s", "answer_s", "program", "player_program")
 
 
 def _default(control_id: str):
@@ -40,6 +40,8 @@ class InstrumentState:
     mode: str = _default("mode")
     call_silence_s: float = _default("call_silence_s")
     answer_s: float = _default("answer_s")
+    program: int = _default("program")
+    player_program: int = _default("player_program")
     root: str = "C"
     """Root of the scale preset, C..B."""
     scale: str = "chromatic"

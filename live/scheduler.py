@@ -17,6 +17,7 @@ from .commands import CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetCont
 from .modes import VOICE_CONTROLS
 from .stats import Stats
 from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_off, is_note_on
+from .programs import PROGRAM_CONTROLS, program_messages
 from .sync.timing import SYNC_COMMANDS
 
 # A model step is only started if this (pessimistic, decaying) estimate fits before the next deadline. The cap
@@ -112,6 +113,7 @@ class Scheduler:
             self.timing.begin(self.t0)
         self.performer.start(0)
         self._emit(StateChanged("mode", self.performer.mode))
+        self._send_programs()  # before any note, so the synth (built-in or not) plays the chosen instruments
         try:
             while not self._stopping:
                 self._pass()
@@ -268,6 +270,7 @@ class Scheduler:
                 for m in self.output.panic():
                     self._record("model", self.clock.now(), m)
                 self.output.replace(cmd.port)
+                self._send_programs()  # a new port (a synth just picked) gets the instruments too
                 self._emit(StateChanged("output", cmd.reason or ("lost" if cmd.port is None else "connected")))
             elif isinstance(cmd, Stop):
                 self._stopping = True
@@ -289,6 +292,13 @@ class Scheduler:
             self._apply(*self.performer.refresh(tick), tick)
         elif cmd.id in VOICE_CONTROLS:
             self._apply(*self.performer.apply(cmd, tick), tick)
+        elif cmd.id in PROGRAM_CONTROLS:
+            self._send_programs()
+
+    def _send_programs(self) -> None:
+        s = self.settings
+        for m in program_messages(s.program, s.player_program, s.channel - 1):
+            self.output.send(m)
 
     def _player(self, cmd: PlayerMessage, tick: int) -> None:
         msg = cmd.message

@@ -17,6 +17,7 @@ from .commands import Panic, PlayerMessage, ResetModel, SetControl
 from .pending import PendingEvent, pending_events
 from .ports import PortError, input_names, output_names
 from .recorder import Recorder
+from .synth_meter import SynthMeter
 from .user_config import list_bundles, resolve_model
 
 VIRTUAL_OUTPUT = "virtual: Performance RNN"
@@ -35,6 +36,7 @@ class SessionControl:
         self.current_input, self.current_output = session.input_name, session.output_name
         self.model_name = str(session.config.bundle_file or "default")  # a path is a valid model name
         self._recorder: Recorder | None = None
+        self._meter: SynthMeter | None = None  # the built-in synth's level, while the clock runs
         self._mode = session.settings.mode
         self._closed = False
 
@@ -58,12 +60,20 @@ class SessionControl:
 
     def start_clock(self) -> None:
         self.session.start()
+        if self.session.synth is not None and self._meter is None:
+            self._meter = SynthMeter(self.session.synth).start()
+
+    def audio_level(self) -> tuple[float, float] | None:
+        """(rms, peak) dBFS of what the built-in synth plays, or None without one."""
+        return None if self._meter is None else self._meter.read()
 
     def stop_clock(self) -> list[str]:
         """Panic, stop the clock, close ports, save recordings; once. Returns the recordings' paths."""
         if self._closed:
             return []
         self._closed = True
+        if self._meter is not None:
+            self._meter.close()
         saved = [self.session.stop(), self._finish_recording()]
         return [str(p) for p in saved if p]
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 
 from engine.controls import check_histogram
 from engine.errors import ConfigError
+
+from .programs import GM_NAMES
 
 MODES = ("solo", "duet", "call", "mute")
 
@@ -26,7 +29,7 @@ class Control:
     step: float | None = None  # knob resolution; None: no knob
     unit: str = ""
     kind: type = float  # float, int, bool or str (then `choices`)
-    choices: tuple = ()
+    choices: tuple = ()  # str: the values; int: names of the values low.. (a name means its number)
     flag: str | None = None  # CLI flag when it is not --<id>
     off: str | None = None  # what the lowest value means, when it switches something off
 
@@ -40,6 +43,8 @@ class Control:
             if value not in self.choices:
                 raise ConfigError(f"{self.id} must be one of {', '.join(self.choices)}, not {value!r}")
             return value
+        if self.kind is int and self.choices and isinstance(value, str):
+            value = self.numbered(value)
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if self.kind is int and number and float(value).is_integer():
             value = int(value)
@@ -48,6 +53,19 @@ class Control:
             kind = "an integer" if self.kind is int else "a number"
             raise ConfigError(f"{self.id} must be {kind} in range {self.range_text()}, not {value!r}")
         return self.kind(value)
+
+    def numbered(self, text: str) -> int:
+        """Digits, a name from `choices`, or a unique part of one (case, spaces and punctuation ignored)."""
+        if text.strip().isdigit():
+            return int(text)
+        key = _name_key(text)
+        exact = [i for i, name in enumerate(self.choices) if _name_key(name) == key]
+        found = exact or ([i for i, name in enumerate(self.choices) if key in _name_key(name)] if key else [])
+        if len(found) == 1:
+            return int(self.low) + found[0]
+        hint = f"matches {', '.join(self.choices[i] for i in found[:4])}" if found else "is no known name"
+        raise ConfigError(f"{self.id} {text!r} {hint}; give {self.range_text()} or a name such as "
+                          f"{self.choices[min(4, len(self.choices) - 1)]!r}")
 
     def range_text(self) -> str:
         return f"{self.low:g}..{self.high:g}{self.unit and ' ' + self.unit}"
@@ -78,9 +96,18 @@ _CONTROLS = (
             flag="response_seconds", off="as call"),
     Control("refresh_seconds", 0.0, "reset the model's context this often, against babble; 0: never",
             0.0, 600.0, unit="s", off="never"),
+    Control("program", 1, "General MIDI program of the model's part, a number or a name such as vibraphone "
+            "(1: Acoustic Grand Piano); sent as a program change, also to an external synth", 1, 128,
+            kind=int, choices=GM_NAMES),
+    Control("player_program", 1, "General MIDI program of your notes through MIDI thru (every channel but "
+            "the model's and 10), a number or a name", 1, 128, kind=int, choices=GM_NAMES),
 )
 CONTROLS: dict[str, Control] = {c.id: c for c in _CONTROLS}
 KNOB_IDS = tuple(c.id for c in _CONTROLS if c.step is not None)
+
+
+def _name_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
 
 
 def control(control_id: str) -> Control:

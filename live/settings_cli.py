@@ -19,7 +19,9 @@ def _parse(c: Control):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+            if not c.choices:
+                raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+            value = text  # a named value (a GM program's name)
         try:
             return c.check(value)
         except ConfigError as err:  # argparse names the flag: "argument --x: must be ..."

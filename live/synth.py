@@ -87,6 +87,7 @@ class Synth:
         self.soundfont = find_soundfont(config.soundfont)
         self.driver_name = None
         self._driver = None
+        self.listeners: list = []  # Synth-likes that get every message too (live.synth_meter's mirror)
         self._fs = fluidsynth.Synth(gain=config.gain, samplerate=SAMPLE_RATE, channels=16,
                                     **{"audio.period-size": config.period_size, "audio.periods": 2,
                                        "audio.jack.autoconnect": 1, "audio.jack.id": "performance_rnn_synth"})
@@ -126,6 +127,11 @@ class Synth:
                          "or pick one with --audio-driver")
 
     def send(self, msg) -> None:
+        self._play(msg)
+        for listener in self.listeners:
+            listener.send(msg)
+
+    def _play(self, msg) -> None:
         t = msg.type
         if t == "note_on":
             self._fs.noteon(msg.channel, msg.note, msg.velocity)
@@ -135,12 +141,19 @@ class Synth:
             self._fs.cc(msg.channel, msg.control, msg.value)
         elif t == "pitchwheel":
             self._fs.pitch_bend(msg.channel, msg.pitch + 8192)
+        elif t == "program_change" and msg.channel != 9:
+            self._fs.program_change(msg.channel, msg.program)
+            # kept in the config, which --record-audio renders the take with
+            part = "model_program" if msg.channel == self.config.model_channel else "player_program"
+            setattr(self.config, part, msg.program)
 
     def panic(self) -> None:
         """All sound off on every channel: voices stop now, release tails included."""
         for channel in range(16):
             self._fs.cc(channel, 123, 0)
             self._fs.cc(channel, 120, 0)
+        for listener in self.listeners:
+            listener.panic()
 
     def render(self, frames: int) -> np.ndarray:
         """In-process audio (only without a driver): float32 [frames, 2] in -1..1."""

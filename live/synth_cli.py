@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from .midi_system import MidiSystemError, ensure_midi_system
-from .synth import PIANO, SynthConfig
+from .synth import SynthConfig
 
 
 def add_synth_arguments(p) -> None:
@@ -15,16 +15,11 @@ def add_synth_arguments(p) -> None:
     a("--soundfont", metavar="PATH", help="General MIDI .sf2/.sf3 (default: the first found, e.g. FluidR3_GM)")
     a("--audio-driver", "--audio_driver", dest="audio_driver", metavar="NAME",
       help="FluidSynth audio driver: pipewire, pulseaudio, alsa, jack, coreaudio, dsound (default: automatic)")
-    a("--program", type=int, default=PIANO + 1, help="GM program 1..128 of the model's part (1: grand piano)")
-    a("--player_program", type=int, default=PIANO + 1, help="GM program 1..128 of the player's thru notes")
     a("--record-audio", "--record_audio", dest="record_audio", metavar="PATH",
       help="write what the synth plays to this WAV file on exit (aligned with --record)")
 
 
 def synth_config(args, fail) -> SynthConfig | None:
-    for flag, value in (("program", args.program), ("player_program", args.player_program)):
-        if not 1 <= value <= 128:
-            fail(f"--{flag} must be a GM program 1..128, not {value}")
     on = args.synth if args.synth is not None else args.output is None
     if args.record_audio and not on:
         fail("--record-audio records the built-in synth: drop --no-synth (or add --synth with --output)")

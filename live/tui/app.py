@@ -22,6 +22,8 @@ from live.scales import NOTE_NAMES, SCALES, scale_label, scale_levels
 from live.session import Session
 from live.session_api import SessionControl
 from live.tui.control_map import CALL_KNOBS, CONTROL_IDS, KNOBS, command_for
+from live.tui.instruments import InstrumentsMixin
+from live.tui.keyboard_play import KeyboardPlayMixin
 from live.tui.keys import app_bindings
 from live.tui.learn import MidiLearnMixin
 from live.tui.learn_takes import LearnTakesMixin
@@ -52,7 +54,8 @@ def _knob(spec, state: InstrumentState) -> Knob:
                 off_at_low=spec.low_label is not None, low_label=spec.low_label or "", id=spec.id)
 
 
-class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
+class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, SourcesMixin,
+                    LearnTakesMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "Performance RNN Live"
     BINDINGS = app_bindings()
@@ -73,6 +76,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
         self._refresh_timer = None
         self._frame = -1
         self._switch_interval = sys.getswitchinterval()
+        self.init_piano()
 
     # ---- layout ----------------------------------------------------------------------------------------
 
@@ -92,6 +96,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
                 yield Static(id="scale")
                 yield PitchFaders(s.pitch_levels, id="pitch")
                 yield Static(id="presets")
+                yield Static(id="programs")
                 yield Static(id="ccmap")
             with Vertical(id="live"):
                 yield PianoRoll(self.log_notes, id="roll")
@@ -128,6 +133,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
 
     def on_unmount(self) -> None:
         self.stop_learning()
+        self.piano_send(self.piano.release_all())
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
         self.bridge.stop()
@@ -269,6 +275,9 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
         self.main.query_one("#count_player", Toggle).value = new.count_player
         self.main.query_one(ModeSwitch).mode = new.mode
         self.main.query_one(PitchFaders).levels = new.pitch_levels
+        for control in ("program", "player_program"):  # no widget of their own to send them
+            if getattr(new, control) != getattr(old, control):
+                self.send(control, getattr(new, control))
         if new.model != old.model:
             if resolve_model(new.model) is None:  # e.g. a shipped preset's 'default' before a model ships
                 self.state = self.state.replace(model=old.model)
@@ -339,6 +348,7 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
         self._frame += 1
         if self._frame % METER_EVERY == 0 or self.refresh_hz <= 0:  # numbers read better at ~5 Hz, and cost
             reading = self.view.reading(self.state, self.log_notes, now, self.bridge)
+            reading.audio = self.bridge.audio_level()
             self.main.query_one(Meters).show(reading)
         self.main.query_one(PendingEvents).show(self.bridge.pending(now, limit=6))
 
@@ -350,7 +360,8 @@ class InstrumentApp(MidiLearnMixin, SourcesMixin, LearnTakesMixin, App):
         names = [f"[reverse]{i + 1}[/] {p.name}" if i == self.preset_index else f"[b]{i + 1}[/] {p.name}"
                  for i, p in enumerate(self.presets[:10])]
         self.main.query_one("#presets", Static).update("  ".join(names) or "[dim]no presets[/]")
-        self.main.query_one("#status", Static).update(self.view.status_line(s, self.bridge))
+        self.main.query_one("#programs", Static).update(self.programs_label())
+        self.main.query_one("#status", Static).update(self.piano_status() + self.view.status_line(s, self.bridge))
         mapped = [f"{control} ← ch {ch + 1} CC {cc}" for (ch, cc), control in sorted(self.cc_map.bindings.items())]
         self.main.query_one("#ccmap", Static).update(
             "[b]MIDI map[/]  " + ("  ·  ".join(mapped) if mapped else "none yet: focus a control, press l, "
@@ -375,7 +386,8 @@ def make_app(session, *, presets: list[Preset] | None = None, state: InstrumentS
         state = state_from_settings(settings, bridge.model_name)  # the CLI's flags, not the first preset
         if presets and not settings.notes_per_second and not settings.pitch_class_histogram:
             # no knob given: start in the first preset's musical state (Calm C major), not with the knobs off
-            state = presets[0].state.replace(mode=state.mode, model=state.model)
+            state = presets[0].state.replace(mode=state.mode, model=state.model, program=state.program,
+                                             player_program=state.player_program)
     start = state or (presets[0].state if presets else InstrumentState())
     app = InstrumentApp(bridge, presets, cc_map, path, start, refresh_hz, autostart, presets_dir, problems)
     app.takes_root = takes_root  # what "learn from my takes" (f) reads; None: the default takes folder

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from live.tui.computer_keys import piano_bindings
+
 SCALE_KEYS = {"M": "major", "N": "natural_minor", "H": "harmonic_minor", "P": "major_pentatonic",
               "K": "minor_pentatonic", "B": "blues", "W": "whole_tone", "C": "chromatic"}
 
@@ -27,6 +29,8 @@ def app_bindings() -> list[Binding]:
         Binding("o", "pick_output", "output port", show=False),
         Binding("b", "pick_model", "model", show=False),
         Binding("f", "learn_takes", "learn from my takes (fine-tune a model on them, then play it)", show=False),
+        Binding("g", "pick_program('model')", "the model's instrument (GM program)", show=False),
+        Binding("G", "pick_program('player')", "your instrument through MIDI thru (GM program)", show=False),
         Binding("z", "reset_model", "reset the model's context", show=False),
         Binding("left_square_bracket", "root(-1)", "scale root down a semitone", show=False),
         Binding("right_square_bracket", "root(1)", "scale root up a semitone", show=False),
@@ -34,6 +38,7 @@ def app_bindings() -> list[Binding]:
     keys += [Binding(k, f"scale('{name}')", f"scale: {name.replace('_', ' ')}", show=False)
              for k, name in SCALE_KEYS.items()]
     keys += [Binding(str((i + 1) % 10), f"preset({i})", f"load preset {i + 1}", show=False) for i in range(10)]
+    keys += piano_bindings()
     return keys
 
 

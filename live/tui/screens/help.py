@@ -46,6 +46,8 @@ class HelpScreen(ModalScreen[None]):
         for b in self.bindings:
             if b is presets[0] if presets else False:
                 table.add_row("1 … 9, 0", f"load preset 1 … {len(presets)} (shipped first, then your saved ones)")
+            elif b not in presets and b.action.startswith("piano_key("):
+                continue  # the toggle's row says what they do
             elif b not in presets:
                 table.add_row(key_label(b.key), f"{b.description}: {b.tooltip}" if b.tooltip else b.description)
         table.add_section()

@@ -38,6 +38,8 @@ class MeterReading:
     pending: int = 0
     status: str = "stopped"
     recording: bool = False
+    audio: tuple[float, float] | None = None
+    """The built-in synth's (rms, peak) dBFS; None without one."""
     extra: dict = field(default_factory=dict)
 
 
@@ -45,15 +47,29 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f} ms"
 
 
-def _bar(value: float, limit: float, width: int = 10) -> Text:
-    filled = 0 if limit <= 0 else min(width, round(value / limit * width))
-    style = "green" if value < limit * 0.5 else ("yellow" if value < limit else "red")
+def _bar(value: float, limit: float, width: int = 10, style: str | None = None) -> Text:
+    filled = 0 if limit <= 0 else max(0, min(width, round(value / limit * width)))
+    style = style or ("green" if value < limit * 0.5 else ("yellow" if value < limit else "red"))
     return Text("▮" * filled, style=style) + Text("▯" * (width - filled), style="dim")
+
+
+FLOOR_DB = -60.0  # the level bar's empty end
+
+
+def _level(audio: tuple[float, float] | None) -> tuple[str, Text | str]:
+    """The audio row: RMS in numbers; the bar shows the peak from -60 to 0 dBFS, red from -3."""
+    if audio is None:
+        return "–", "no built-in synth"
+    rms, peak = audio
+    style = "red" if peak >= -3 else ("yellow" if peak >= -12 else "green")
+    shown = f"{rms:.0f} dB" if rms > -120 else "silent"
+    return shown, _bar(max(peak, FLOOR_DB) - FLOOR_DB, -FLOOR_DB, style=style) + Text(
+        f" pk {peak:.0f}" if peak > FLOOR_DB else "")
 
 
 class Meters(Widget):
     DEFAULT_CSS = """
-    Meters { height: 10; width: 1fr; border: round $panel-lighten-2; }
+    Meters { height: 11; width: 1fr; border: round $panel-lighten-2; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -80,6 +96,7 @@ class Meters(Widget):
         table.add_row("lookahead", f"{r.lookahead_ms:.0f} ms", f"{r.pending} queued")
         table.add_row("late ticks", str(r.late_ticks), f"catch-ups {r.catchups}")
         table.add_row("rollbacks", str(r.rollbacks), "")
+        table.add_row("audio rms", *_level(r.audio))
         state = f"[green]{r.status}[/]" if r.status.startswith("playing") else r.status
         table.add_row("clock", Text.from_markup(state), Text("● REC", style="bold red") if r.recording else "")
         return table

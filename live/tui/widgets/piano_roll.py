@@ -10,6 +10,8 @@ import numpy as np
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -115,7 +117,13 @@ CELLS = [_cell(code >> 2, code & 3) for code in range(16)]
 
 class KeyboardStrip(Widget):
     """Five octaves C2..C7 (36..96): a column per key, sounding keys coloured by part, and the colour key.
-    Its two lines are rebuilt only when the sounding notes change."""
+    Its two lines are rebuilt only when the sounding notes change. Pressing a key with the mouse plays it
+    (KeyboardStrip.Played, on at the button's press and off at its release)."""
+
+    class Played(Message):
+        def __init__(self, note: int, on: bool) -> None:
+            super().__init__()
+            self.note, self.on = note, on
 
     DEFAULT_CSS = """
     KeyboardStrip { height: 2; width: 1fr; }
@@ -152,6 +160,20 @@ class KeyboardStrip(Widget):
         labels += [Segment("  █", _style(COLOURS[PLAYER])), Segment("you ", _style("")),
                    Segment("█", _style(COLOURS[MODEL])), Segment("model", _style(""))]
         return [keys, labels]
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if self.LOW + event.x <= self.HIGH and self._held is None:
+            self._held = self.LOW + event.x
+            self.capture_mouse()  # the release arrives here even off the strip
+            self.post_message(self.Played(self._held, True))
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        note, self._held = self._held, None
+        if note is not None:
+            self.release_mouse()
+            self.post_message(self.Played(note, False))
+
+    _held: int | None = None
 
     def render_line(self, y: int) -> Strip:
         if self._shown is None:
