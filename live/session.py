@@ -39,6 +39,7 @@ from .sync.timing import SyncConfig
 from .settings import Settings
 from .voice import Voice
 
+LATENESS_BINS_MS = [0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, float("inf")]  # Session.stats' histogram
 SWITCH_INTERVAL = 0.001  # s; a thread waiting for the GIL (the MIDI callback) gets it within 1 ms, not 5
 
 
@@ -255,16 +256,24 @@ class Session:
         ms = {name: {k: v * 1e3 if k != "n" else v for k, v in Stats.summary(values).items()}
               for name, values in (("lateness", s.lateness), ("step", s.step_seconds),
                                    ("input_latency", s.input_latency), ("wake", s.wake_lateness))}
+        lateness = np.maximum(np.asarray(s.lateness), 0.0) * 1e3
+        counts = np.histogram(lateness, bins=LATENESS_BINS_MS)[0].tolist() if len(lateness) else []
         return {**ms, "late_ticks": s.late_ticks, "ticks": s.ticks, "rollbacks": s.rollbacks,
-                "late_over_2ms": int((np.asarray(s.wake_lateness) > 0.002).sum()), "realtime": self.realtime}
+                "late_over_2ms": self._ticks_over(0.002), "realtime": self.realtime,
+                "histogram": list(zip(LATENESS_BINS_MS[:-1], counts))}
+
+    def _ticks_over(self, seconds: float) -> int:
+        return int((np.asarray(self.scheduler.stats.wake_lateness) > seconds).sum())
 
     def summary(self) -> str:
         """One line: messages sent, lateness p50/p99/max, late ticks, model step p99, rollbacks."""
         s = self.scheduler.stats
         late, step = Stats.summary(s.lateness), Stats.summary(s.step_seconds)
+        heard = Stats.summary(s.input_latency)
         return (f"sent {late['n']} messages; lateness p50 {late['p50'] * 1e3:.3f} ms, p99 {late['p99'] * 1e3:.3f} "
-                f"ms, max {late['max'] * 1e3:.3f} ms; late ticks {s.late_ticks}/{s.ticks}; model step p99 "
-                f"{step['p99'] * 1e3:.3f} ms; rollbacks {s.rollbacks}")
+                f"ms, max {late['max'] * 1e3:.3f} ms; late ticks {s.late_ticks}/{s.ticks} "
+                f"({self._ticks_over(0.002)} over 2 ms); model step p99 {step['p99'] * 1e3:.3f} ms; input heard "
+                f"p99 {heard['p99'] * 1e3:.3f} ms; rollbacks {s.rollbacks}")
 
     def _on_input(self, msg) -> None:
         # The MIDI thread (inside JACK's process cycle): stamp, enqueue, return.

@@ -90,7 +90,7 @@ class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, Sources
                 yield Toggle("conditioning", s.conditioning, id="conditioning")
                 yield Toggle("count my notes", s.count_player, id="count_player")
                 yield Toggle("MIDI thru", self.bridge.settings.thru, id="thru")
-                yield ModeSwitch(id="mode")
+                yield ModeSwitch(s.mode, id="mode")
                 for spec in CALL_KNOBS:
                     yield _knob(spec, s)
                 yield Static(id="scale")
@@ -108,7 +108,6 @@ class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, Sources
 
     def on_mount(self) -> None:
         self.main = self.screen  # modal screens come and go on top; the instrument's widgets live here
-        self.main.query_one(ModeSwitch).set_reactive(ModeSwitch.mode, self.state.mode)
         self.bridge.install_sink(self.sink)
         self.send_all()
         self.update_labels()

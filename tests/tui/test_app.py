@@ -277,3 +277,13 @@ async def test_a_sync_notice_shows_as_a_notification(session, tmp_path):
         app.post_message(EngineStateChanged("notice", "sync: ignoring Stop without Start"))
         await pilot.pause()
         assert [n.message for n in app._notifications] == ["sync: ignoring Stop without Start"]
+
+
+async def test_the_panel_starts_in_the_sessions_mode(tmp_path):
+    from tests.tui.conftest import build_session
+
+    session = build_session(mode="duet")  # --mode duet, no preset: the mode switch must not reset it to solo
+    app = make_app(session, refresh_hz=0, presets=[], cc_map_path=None, recordings_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        assert settings(session).mode == "duet" and app.main.query_one("#mode").mode == "duet"

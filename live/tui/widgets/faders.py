@@ -117,7 +117,11 @@ class ModeSwitch(Widget, can_focus=True):
     ]
     LABELS = {"solo": "solo", "duet": "duet", "call": "call+response", "mute": "mute"}
 
-    mode: reactive[str] = reactive("solo")
+    mode: reactive[str] = reactive(MODES[0], init=False)  # no Changed at mount: the app sends its own state
+
+    def __init__(self, mode: str = MODES[0], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.set_reactive(ModeSwitch.mode, mode)
 
     class Changed(Message):
         def __init__(self, switch: "ModeSwitch", mode: str) -> None:
