@@ -128,6 +128,9 @@ def run_core(config, requests, news, recordings_dir, log_path=None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     requests.send(("ready", _hello(control)))
+    # This thread serves the UI's calls, holding the interpreter lock meanwhile: preempted by a busy process
+    # while holding it, it would stall the clock thread (see live.clock.HELPER_PRIORITY).
+    make_realtime(HELPER_PRIORITY)
     try:
         _serve(control, requests, outbox, stop)
     finally:
