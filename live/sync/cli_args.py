@@ -7,7 +7,10 @@ from .timing import SYNC_MODES, SyncConfig
 def add_sync_arguments(p) -> None:
     a = p.add_argument
     a("--sync", default="off", choices=SYNC_MODES, help="midi: follow MIDI beat clock and Start/Stop from the "
-                                                        "input (or --clock-input); off: free time")
+                                                        "input (or --clock-input); link: tempo, phase and "
+                                                        "Start/Stop of an Ableton Link session; off: free time")
+    a("--link-start", "--link_start", dest="link_start", action="store_true",
+      help="--sync=link: press play on the Link session at launch (peers with Start/Stop Sync start too)")
     a("--clock-input", "--clock_input", dest="clock_input", metavar="PORT",
       help="--sync=midi: read the clock from this port instead of the input")
     a("--clock-out", "--clock_out", dest="clock_out", action="store_true",
@@ -19,4 +22,5 @@ def add_sync_arguments(p) -> None:
 
 def sync_config(args) -> SyncConfig:
     """Raises ConfigError with a one-line message (the CLI exits 2)."""
-    return SyncConfig(args.sync, args.bpm, args.quantize, args.grid, args.clock_out, args.clock_input)
+    return SyncConfig(args.sync, args.bpm, args.quantize, args.grid, args.clock_out, args.clock_input,
+                      args.link_start)

@@ -4,6 +4,8 @@ grid (moving due times only; nothing waits), and sends our own MIDI clock.
 Every method runs on the clock thread except the tracker's feed (the MIDI thread)."""
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import mido
@@ -13,20 +15,22 @@ from engine.errors import ConfigError
 from ..commands import Command
 from ..midi_io import is_note_off, is_note_on
 from .grid import check_quantize, grid_ticks
-from .tempo import ClockTracker, Timeline, free_timeline
+from .link import LinkSession
+from .tempo import BEATS_PER_BAR, PPQN, ClockTracker, Timeline, free_timeline
 
-SYNC_MODES = ("off", "midi")
+SYNC_MODES = ("off", "midi", "link")
 MIN_AHEAD = 0.001  # a moved note is never placed closer to now than this (it could not go out in time)
 
 
 @dataclass
 class SyncConfig:
-    mode: str = "off"  # off: free time at `bpm`; midi: follow MIDI beat clock and transport
+    mode: str = "off"  # off: free time at `bpm`; midi: follow MIDI beat clock and transport; link: Ableton Link
     bpm: float = 120.0  # the tempo knob: the grid in free time and the clock we send
     quantize: float = 0.0  # percent each model note-on moves toward the grid
     grid: str = "1/16"
     clock_out: bool = False
     clock_input: str | None = None  # a separate port for the clock (default: the input port)
+    link_start: bool = False  # --sync=link: press play on the Link session at launch
 
     def __post_init__(self):
         if self.mode not in SYNC_MODES:
@@ -36,6 +40,8 @@ class SyncConfig:
         grid_ticks(self.grid)
         if self.clock_out and self.mode != "off":
             raise ConfigError("--clock-out needs --sync=off: we send the clock only when we are the master")
+        if self.link_start and self.mode != "link":
+            raise ConfigError("--link-start needs --sync=link")
 
     @property
     def active(self) -> bool:
@@ -71,17 +77,24 @@ class SetBpm(Command):
         check_bpm(self.bpm)
 
 
-SYNC_COMMANDS = (Transport, SetQuantize, SetBpm)
+@dataclass(frozen=True)
+class SetLinkPlaying(Command):
+    """Press play or stop on the Link session (every peer with Start/Stop Sync follows, and so do we)."""
+    playing: bool
+
+
+SYNC_COMMANDS = (Transport, SetQuantize, SetBpm, SetLinkPlaying)
 
 
 class Timing:
-    def __init__(self, config: SyncConfig, lookahead_seconds: float, notify=None):
+    def __init__(self, config: SyncConfig, lookahead_seconds: float, notify=None, now=time.perf_counter):
         self.config = config
         self.lookahead = lookahead_seconds
         self.notify = notify or (lambda text: None)
         self.tracker = ClockTracker(notify=self.notify) if config.mode == "midi" else None
+        self.link = LinkSession(config.bpm, now) if config.mode == "link" else None
         self.grid = grid_ticks(config.grid)
-        self.playing = self.tracker is None  # following a DAW: silent until it starts
+        self.playing = config.mode == "off"  # following a DAW or Link peers: silent until they start
         self.open_at = 0.0  # model notes due before this are dropped (the bar line after Start)
         self._snap_next = False  # the first note after Start lands on a grid line whatever the amount
         self._shifts: dict = {}  # (channel, note) -> seconds its note-on moved; its note-off moves as much
@@ -93,8 +106,17 @@ class Timing:
         self._free = free_timeline(t0, self.config.bpm)
         if self.config.clock_out:
             self._pending_out.append(mido.Message("start"))
+        if self.link is not None:
+            self.notify(f"sync: Link session at {self.link.bpm:.1f} BPM, {self.link.peers} peers; "
+                        "the model plays while the session plays")
+            if self.link.playing:
+                self._start(t0)
+            elif self.config.link_start:
+                self.link.set_playing(True)  # the session calls back with 'start' at the next bar line
 
     def timeline(self) -> Timeline:
+        if self.link is not None:
+            return self.link.timeline()
         fit = self.tracker.timeline() if self.tracker is not None else None
         return fit or self._free
 
@@ -143,20 +165,39 @@ class Timing:
         if isinstance(cmd, SetBpm):
             self._set_bpm(cmd.bpm, now)
             return None
+        if isinstance(cmd, SetLinkPlaying):
+            if self.link is None:
+                self.notify("sync: play/stop of a Link session needs --sync=link")
+            else:
+                self.link.set_playing(cmd.playing)
+            return None
         if cmd.kind == "stop":
             self.playing = False
             self._shifts.clear()
             return "panic"
-        line = self.timeline()
-        # Start: the bar line is the next clock tick; Continue resumes at the song position given.
-        self.open_at = line.time_of(self.tracker.song_tick) if line is not None and self.tracker else cmd.time
+        self._start(cmd.time)
+        return "refresh"
+
+    def _start(self, t: float) -> None:
+        self.open_at = self._opening(t)
         self.playing = True
         self._snap_next = True
-        return "refresh"
+
+    def _opening(self, t: float) -> float:
+        """Where the model may begin after Start. MIDI: the next clock tick is the bar line (Continue: the song
+        position given). Link: the first bar line from the session's start time (joining a session that
+        plays already, that is in the past: the model begins at once, on the grid)."""
+        line = self.timeline()
+        if self.link is not None:
+            bar = BEATS_PER_BAR * PPQN
+            return line.time_of(math.ceil(line.tick_at(self.link.start_time()) / bar - 1e-6) * bar)
+        return line.time_of(self.tracker.song_tick) if self.tracker is not None else t
 
     def _set_bpm(self, bpm: float, now: float) -> None:
         """Keep the song position at `now`, change the speed from here on."""
         self.config.bpm = bpm
+        if self.link is not None:
+            self.link.set_tempo(bpm)  # our tempo knob is the session's: every peer follows
         old = self._free
         k = old.tick_at(now)
         period = 60.0 / (bpm * 24)
