@@ -130,7 +130,8 @@ class Timing:
         """The time `msg` (due at `due`) should go out, or None to drop it."""
         key = (getattr(msg, "channel", None), getattr(msg, "note", None))
         if is_note_off(msg):
-            return due + self._shifts.pop(key, 0.0)
+            # A note pulled earlier ends as much earlier, but never in the past (it would go out late).
+            return max(due + self._shifts.pop(key, 0.0), min(due, now + MIN_AHEAD))
         if not is_note_on(msg):
             return due
         if not self.playing or due < self.open_at:

@@ -125,6 +125,13 @@ def test_quantize_moves_note_ons_toward_the_grid_and_keeps_durations(due, length
         assert dist(after) <= dist(before) + 1e-9
 
 
+def test_a_note_pulled_earlier_never_ends_in_the_past():
+    timing = Timing(SyncConfig(quantize=100, bpm=120), lookahead_seconds=0.1)
+    timing.begin(0.0)
+    assert placed(timing, 1.02, 60, 0.95) == pytest.approx(1.0)  # 20 ms earlier, onto the line
+    assert placed(timing, 1.05, 60, 1.04, "note_off") == pytest.approx(1.041)  # not 1.03, already gone
+
+
 def test_follow_the_tempo_knob_without_jumping_the_grid():
     timing = Timing(SyncConfig(quantize=100, bpm=120), lookahead_seconds=0.2)
     timing.begin(0.0)
