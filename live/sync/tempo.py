@@ -1,7 +1,9 @@
 """Tempo and song position from MIDI beat clock (24 ticks per quarter note) and its transport messages.
 
 feed() runs on the MIDI thread, the clock thread reads timeline(); a lock guards the few shared fields. The
-tempo is a least-squares line through the last ticks' arrival times, so one late tick moves it little."""
+tempo is a least-squares line through the last ticks' arrival times, so one late tick moves it little. The
+line is fitted when read, not per tick: the MIDI thread is JACK's real-time thread, and work there (holding
+the interpreter lock) that outlasts a JACK period gets the client thrown off the server."""
 from __future__ import annotations
 
 import threading
@@ -57,6 +59,7 @@ class ClockTracker:
         self.source = None
         self.last_time: float | None = None
         self._fit: Timeline | None = None
+        self._stale = False  # ticks arrived since the last fit
 
     # ---- the MIDI thread -------------------------------------------------------------------------------
 
@@ -92,13 +95,16 @@ class ClockTracker:
         self.last_time = t
         self.lost = False
         self.song_tick += 1
-        self._refit()
+        self._stale = True
 
     def _refit(self) -> None:
+        self._stale = False
         if len(self._ticks) < 3:
             return
         k, t = np.asarray(self._ticks, float).T
-        period, origin = np.polyfit(k, t, 1)
+        k_mean, t_mean = k.mean(), t.mean()
+        period = float(((k - k_mean) * (t - t_mean)).sum() / ((k - k_mean) ** 2).sum())
+        origin = t_mean - period * k_mean
         fit = Timeline(float(origin), float(period)) if period > 0 else None
         if fit is None or not self.config.min_bpm <= fit.bpm <= self.config.max_bpm:
             shown = f"{fit.bpm:.0f} BPM" if fit is not None else "no tempo"
@@ -142,11 +148,14 @@ class ClockTracker:
     # ---- the clock thread -------------------------------------------------------------------------------
 
     def timeline(self) -> Timeline | None:
-        return self._fit
+        with self._lock:
+            if self._stale:
+                self._refit()
+            return self._fit
 
     @property
     def bpm(self) -> float | None:
-        fit = self._fit
+        fit = self.timeline()
         return fit.bpm if fit is not None else None
 
     def check_lost(self, now: float) -> bool:

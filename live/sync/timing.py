@@ -205,6 +205,8 @@ class Timing:
         self._free = Timeline(now - k * period, period)
 
     def poll(self, now: float) -> None:
+        if self.tracker is not None:
+            self.tracker.timeline()  # fit the new ticks here, on the clock thread (and notice a bad clock)
         if self.tracker is not None and self.tracker.check_lost(now):
             self.playing = True
             self.open_at = now
