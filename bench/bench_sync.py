@@ -10,7 +10,7 @@ send times: two JACK hops sit inside the error) and the one the listener *hears*
 ticks as they arrive at the listener, one hop like the notes'). JACK MIDI sent through rtmidi lands at frame
 0 of the next period, so every hop adds 0..1 period: the period sets the floor of both figures.
 
-Usage: python bench/bench_sync.py [--seconds 15] [--periods 128,32]
+Usage: python bench/bench_sync.py [--seconds 15] [--columns 128:0,128:1.33,32:0]
 """
 from __future__ import annotations
 
@@ -89,9 +89,10 @@ def heard_grid(heard: list[float], sent: list[float]):
     return lambda t: (np.asarray(t) - origin) / period, period
 
 
-def synced_phase(jack, bundle, tmp, quantize, seconds) -> dict:
+def synced_phase(jack, bundle, tmp, quantize, seconds, offset_ms) -> dict:
     inst = Instrument(jack, f"q{quantize}", "--bundle_file", bundle, "--mode", "solo", "--seed", "1",
-                      "--refresh_seconds", "1", "--sync", "midi", "--quantize", quantize, tmp_path=tmp)
+                      "--refresh_seconds", "1", "--sync", "midi", "--quantize", quantize,
+                      "--sync-offset-ms", offset_ms, tmp_path=tmp)
     inst.start().connect()
     heard = []
     listener, daw_copy = loopback(f"hear{quantize}", lambda m: m.type == "clock" and heard.append(time.perf_counter()))
@@ -165,9 +166,10 @@ def link_peers_phase(seconds: float) -> dict:
                                          f"tempo gap max {max(tempo_gaps):.5f} BPM"}
 
 
-def link_follow_phase(jack, bundle, tmp, seconds) -> dict:
+def link_follow_phase(jack, bundle, tmp, seconds, offset_ms) -> dict:
     inst = Instrument(jack, "linked", "--bundle_file", bundle, "--mode", "solo", "--seed", "1",
-                      "--refresh_seconds", "1", "--sync", "link", "--quantize", "100", tmp_path=tmp)
+                      "--refresh_seconds", "1", "--sync", "link", "--quantize", "100",
+                      "--sync-offset-ms", offset_ms, tmp_path=tmp)
     inst.start().connect()
     daw = LinkSession(120.0, time.perf_counter)
     try:
@@ -188,37 +190,38 @@ def link_follow_phase(jack, bundle, tmp, seconds) -> dict:
             "--sync=link: instrument lateness p50 / p99 (ms)": lateness(inst)}
 
 
-def run_phases(jack, bundle, tmp, seconds) -> dict:
+def run_phases(jack, bundle, tmp, seconds, offset_ms) -> dict:
     rows = tempo_phase()
     for quantize in (100, 0):
-        rows |= synced_phase(jack, bundle, tmp, quantize, seconds)
+        rows |= synced_phase(jack, bundle, tmp, quantize, seconds, offset_ms)
     rows |= clock_out_phase(jack, bundle, tmp, seconds)
     rows |= link_peers_phase(seconds / 3)
-    return rows | link_follow_phase(jack, bundle, tmp, seconds)
+    return rows | link_follow_phase(jack, bundle, tmp, seconds, offset_ms)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=15.0)
-    p.add_argument("--periods", default="128,32", help="JACK period sizes (frames at 48 kHz) to compare")
+    p.add_argument("--columns", default="128:0,128:1.33,32:0",
+                   help="JACK period (frames at 48 kHz) : --sync-offset-ms, one column each")
     args = p.parse_args()
     os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))  # the DAW client keeps time like a DAW
-    periods = [int(x) for x in args.periods.split(",")]
+    runs = [(int(a), float(b)) for a, b in (c.split(":") for c in args.columns.split(","))]
     columns, loads = [], []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         bundle = tiny_bundle(tmp)
-        for period in periods:
+        for period, offset_ms in runs:
             with JackServer(period=period) as jack:
                 os.environ.update(jack.env)
                 try:
-                    rows = run_phases(jack, bundle, tmp, args.seconds)
+                    rows = run_phases(jack, bundle, tmp, args.seconds, offset_ms)
                 except Exception:
                     print(f"jackd log:\n{jack.read_log()[-2000:]}", file=sys.stderr)
                     raise
             columns.append(rows)
             loads.append(os.getloadavg()[0])
-    heads = [f"p={p} ({p / 48:.2f} ms), load {load:.1f}" for p, load in zip(periods, loads)]
+    heads = [f"p={p} ({p / 48:.2f} ms), offset {o:g} ms, load {load:.1f}" for (p, o), load in zip(runs, loads)]
     print(f"| measure | {' | '.join(heads)} |\n|---|{'---|' * len(heads)}")
     for key in columns[0]:
         print(f"| {key} | {' | '.join(c.get(key, '') for c in columns)} |")

@@ -23,6 +23,10 @@ class SyncHook:
         if self.timing is not None and self.timing.link is not None:
             self.timing.link.on_transport = lambda kind, t: self.commands.put(Transport(kind, t))
 
+    def status(self):
+        """A SyncStatus for a panel, or None with sync off."""
+        return self.timing.status() if self.timing is not None else None
+
     def notify(self, text: str) -> None:
         """Any thread; never blocks (on_event is the session's non-blocking callback)."""
         now = time.monotonic()

@@ -20,6 +20,7 @@ from .tempo import BEATS_PER_BAR, PPQN, ClockTracker, Timeline, free_timeline
 
 SYNC_MODES = ("off", "midi", "link")
 MIN_AHEAD = 0.001  # a moved note is never placed closer to now than this (it could not go out in time)
+MAX_OFFSET_MS = 50
 
 
 @dataclass
@@ -31,6 +32,7 @@ class SyncConfig:
     clock_out: bool = False
     clock_input: str | None = None  # a separate port for the clock (default: the input port)
     link_start: bool = False  # --sync=link: press play on the Link session at launch
+    offset_ms: float = 0.0  # quantized notes go out this much before their grid line (the MIDI path's latency)
 
     def __post_init__(self):
         if self.mode not in SYNC_MODES:
@@ -42,6 +44,8 @@ class SyncConfig:
             raise ConfigError("--clock-out needs --sync=off: we send the clock only when we are the master")
         if self.link_start and self.mode != "link":
             raise ConfigError("--link-start needs --sync=link")
+        if not -MAX_OFFSET_MS <= self.offset_ms <= MAX_OFFSET_MS:
+            raise ConfigError(f"--sync-offset-ms must be -{MAX_OFFSET_MS}..{MAX_OFFSET_MS}, not {self.offset_ms}")
 
     @property
     def active(self) -> bool:
@@ -86,6 +90,17 @@ class SetLinkPlaying(Command):
 SYNC_COMMANDS = (Transport, SetQuantize, SetBpm, SetLinkPlaying)
 
 
+@dataclass(frozen=True)
+class SyncStatus:
+    """What a panel shows: read from any thread with Timing.status(); changed with the commands above."""
+    mode: str
+    bpm: float
+    playing: bool  # the model may play (following a DAW or Link: their transport runs)
+    quantize: float
+    grid: str
+    link_peers: int | None  # None unless --sync=link
+
+
 class Timing:
     def __init__(self, config: SyncConfig, lookahead_seconds: float, notify=None, now=time.perf_counter):
         self.config = config
@@ -124,6 +139,11 @@ class Timing:
     def bpm(self) -> float:
         return self.timeline().bpm
 
+    def status(self) -> SyncStatus:
+        c = self.config
+        peers = self.link.peers if self.link is not None else None
+        return SyncStatus(c.mode, self.bpm, self.playing, c.quantize, c.grid, peers)
+
     # ---- placing the model's notes ---------------------------------------------------------------------
 
     def place(self, due: float, msg, now: float) -> float | None:
@@ -145,13 +165,13 @@ class Timing:
     def _toward_grid(self, due: float, amount: float, now: float) -> float:
         if amount <= 0:
             return due
-        line = self.timeline()
-        k = round(line.tick_at(due) / self.grid) * self.grid
-        grid_time = line.time_of(k)
-        while grid_time < max(now + MIN_AHEAD, self.open_at):
+        line, lead = self.timeline(), self.config.offset_ms / 1000
+        k = round(line.tick_at(due + lead) / self.grid) * self.grid
+        send_at = line.time_of(k) - lead  # heard on the line after the path's latency
+        while send_at < max(now + MIN_AHEAD, self.open_at - lead):
             k += self.grid
-            grid_time = line.time_of(k)
-        target = due + amount * (grid_time - due)
+            send_at = line.time_of(k) - lead
+        target = due + amount * (send_at - due)
         if target - due > self.lookahead or target < now + MIN_AHEAD:
             return due  # never hold a note longer than the lookahead (nor into the past)
         return target

@@ -132,6 +132,17 @@ def test_a_note_pulled_earlier_never_ends_in_the_past():
     assert placed(timing, 1.05, 60, 1.04, "note_off") == pytest.approx(1.041)  # not 1.03, already gone
 
 
+def test_sync_offset_sends_quantized_notes_early_and_leaves_free_ones_alone():
+    early = Timing(SyncConfig(quantize=100, bpm=120, offset_ms=2), lookahead_seconds=0.1)
+    early.begin(0.0)
+    assert placed(early, 1.02, 60, 0.95) == pytest.approx(0.998)
+    free = Timing(SyncConfig(quantize=0, bpm=120, offset_ms=2), lookahead_seconds=0.1)
+    free.begin(0.0)
+    assert placed(free, 1.02, 60, 0.95) == 1.02
+    with pytest.raises(ConfigError, match="sync-offset-ms"):
+        SyncConfig(offset_ms=80)
+
+
 def test_follow_the_tempo_knob_without_jumping_the_grid():
     timing = Timing(SyncConfig(quantize=100, bpm=120), lookahead_seconds=0.2)
     timing.begin(0.0)
