@@ -1,6 +1,6 @@
 """Bench: playing in time with a DAW over real JACK MIDI routing; prints a Markdown table.
 
-Private JACK servers (dummy driver) at each --periods size, and a client that plays the DAW: MIDI clock at
+Private JACK servers (dummy driver), one per --columns entry, and a client that plays the DAW: MIDI clock at
 120 BPM with ±1 ms jitter. Phases: the tempo estimate (a ClockTracker behind a JACK port), the instrument (a
 tiny model trained here, a subprocess) with --sync=midi at --quantize 100 and 0, Start and Stop, --clock-out
 at 100 BPM, and Ableton Link (two peers here; the instrument following a peer).
@@ -219,6 +219,8 @@ def main() -> None:
                 except Exception:
                     print(f"jackd log:\n{jack.read_log()[-2000:]}", file=sys.stderr)
                     raise
+                # A late JACK cycle delays every message in it: the load, not the instrument.
+                rows["JACK xruns in the column (server log)"] = str(jack.read_log().count("Process XRun"))
             columns.append(rows)
             loads.append(os.getloadavg()[0])
     heads = [f"p={p} ({p / 48:.2f} ms), offset {o:g} ms, load {load:.1f}" for (p, o), load in zip(runs, loads)]
