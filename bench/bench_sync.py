@@ -119,7 +119,9 @@ def synced_phase(jack, bundle, tmp, quantize, seconds, offset_ms) -> dict:
     q = f"--quantize={quantize}"
     rows = {f"{q}: note-ons within 3 ms of the grid heard at the listener": percent_within(at_listener, "notes"),
             f"{q}: same, against the grid the DAW sent": percent_within(sent, "notes"),
-            f"{q}: instrument lateness p50 / p99 (ms)": lateness(inst)}
+            f"{q}: instrument lateness p50 / p99 (ms)": lateness(inst),
+            f"{q}: the DAW's longest gap between ticks (a stalled DAW blurs the grid)":
+            f"{np.diff(ticks).max() * MS:.1f} ms"}
     if quantize == 100:
         tail = [(t, m) for t, m in inst.received if t >= stopped]
         silent = min((t for t, m in tail if m.type == "control_change" and m.control == 120), default=np.nan)

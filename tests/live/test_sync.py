@@ -52,6 +52,24 @@ def test_absurd_rates_are_ignored_with_a_notice():
     assert abs(tracker.bpm - 120) < 1e-6 and not notices
 
 
+def test_a_lost_tick_keeps_the_song_position():
+    tracker, period = ClockTracker(), 60.0 / (120 * PPQN)
+    t = feed_clock(tracker, 120, 2)
+    t = feed_clock(tracker, 120, 1, start=t + period)  # one tick lost (JACK drops a period's MIDI on an xrun)
+    assert tracker.song_tick == 3 * PPQN + 1
+    assert tracker.timeline().tick_at(t) == pytest.approx(3 * PPQN + 1, abs=1e-6)
+
+
+def test_a_late_burst_after_a_short_stall_is_not_counted_twice():
+    tracker, period = ClockTracker(), 60.0 / (120 * PPQN)
+    t = feed_clock(tracker, 120, 2)
+    for k in range(3):  # the sender stalls two periods, then sends the three ticks it owes at once
+        tracker.feed(CLOCK, t + 2 * period + k * 1e-5)
+    feed_clock(tracker, 120, 1, start=t + 3 * period)
+    assert tracker.song_tick == 3 * PPQN + 3
+    assert tracker.timeline().tick_at(t + 3 * period) == pytest.approx(2 * PPQN + 3, abs=0.01)
+
+
 def test_a_second_clock_source_is_ignored_until_the_first_falls_silent():
     notices = []
     tracker = ClockTracker(notify=notices.append)
