@@ -18,8 +18,14 @@ class SyncHook:
         self.clock = clock
         self.on_event = on_event
         self._last_notice = ("", 0.0)
-        self.timing = Timing(config, lookahead_seconds, self.notify) if config.active else None
+        self.timing = Timing(config, lookahead_seconds, self.notify, clock.now) if config.active else None
         self.ports: list = []
+        if self.timing is not None and self.timing.link is not None:
+            self.timing.link.on_transport = lambda kind, t: self.commands.put(Transport(kind, t))
+
+    def status(self):
+        """A SyncStatus for a panel, or None with sync off."""
+        return self.timing.status() if self.timing is not None else None
 
     def notify(self, text: str) -> None:
         """Any thread; never blocks (on_event is the session's non-blocking callback)."""
@@ -54,6 +60,8 @@ class SyncHook:
             port.callback = None
             port.close()
         self.ports.clear()
+        if self.timing is not None and self.timing.link is not None:
+            self.timing.link.close()
         if recorder is not None and self.timing is not None:
-            origin = self.timing.open_at - t0 if self.config.mode == "midi" else 0.0
+            origin = self.timing.open_at - t0 if self.config.mode != "off" else 0.0
             recorder.set_tempo(self.timing.bpm, origin)

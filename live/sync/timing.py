@@ -4,6 +4,8 @@ grid (moving due times only; nothing waits), and sends our own MIDI clock.
 Every method runs on the clock thread except the tracker's feed (the MIDI thread)."""
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import mido
@@ -13,20 +15,24 @@ from engine.errors import ConfigError
 from ..commands import Command
 from ..midi_io import is_note_off, is_note_on
 from .grid import check_quantize, grid_ticks
-from .tempo import ClockTracker, Timeline, free_timeline
+from .link import LinkSession
+from .tempo import BEATS_PER_BAR, PPQN, ClockTracker, Timeline, free_timeline
 
-SYNC_MODES = ("off", "midi")
+SYNC_MODES = ("off", "midi", "link")
 MIN_AHEAD = 0.001  # a moved note is never placed closer to now than this (it could not go out in time)
+MAX_OFFSET_MS = 50
 
 
 @dataclass
 class SyncConfig:
-    mode: str = "off"  # off: free time at `bpm`; midi: follow MIDI beat clock and transport
+    mode: str = "off"  # off: free time at `bpm`; midi: follow MIDI beat clock and transport; link: Ableton Link
     bpm: float = 120.0  # the tempo knob: the grid in free time and the clock we send
     quantize: float = 0.0  # percent each model note-on moves toward the grid
     grid: str = "1/16"
     clock_out: bool = False
     clock_input: str | None = None  # a separate port for the clock (default: the input port)
+    link_start: bool = False  # --sync=link: press play on the Link session at launch
+    offset_ms: float = 0.0  # quantized notes go out this much before their grid line (the MIDI path's latency)
 
     def __post_init__(self):
         if self.mode not in SYNC_MODES:
@@ -36,6 +42,10 @@ class SyncConfig:
         grid_ticks(self.grid)
         if self.clock_out and self.mode != "off":
             raise ConfigError("--clock-out needs --sync=off: we send the clock only when we are the master")
+        if self.link_start and self.mode != "link":
+            raise ConfigError("--link-start needs --sync=link")
+        if not -MAX_OFFSET_MS <= self.offset_ms <= MAX_OFFSET_MS:
+            raise ConfigError(f"--sync-offset-ms must be -{MAX_OFFSET_MS}..{MAX_OFFSET_MS}, not {self.offset_ms}")
 
     @property
     def active(self) -> bool:
@@ -71,17 +81,35 @@ class SetBpm(Command):
         check_bpm(self.bpm)
 
 
-SYNC_COMMANDS = (Transport, SetQuantize, SetBpm)
+@dataclass(frozen=True)
+class SetLinkPlaying(Command):
+    """Press play or stop on the Link session (every peer with Start/Stop Sync follows, and so do we)."""
+    playing: bool
+
+
+SYNC_COMMANDS = (Transport, SetQuantize, SetBpm, SetLinkPlaying)
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What a panel shows: read from any thread with Timing.status(); changed with the commands above."""
+    mode: str
+    bpm: float
+    playing: bool  # the model may play (following a DAW or Link: their transport runs)
+    quantize: float
+    grid: str
+    link_peers: int | None  # None unless --sync=link
 
 
 class Timing:
-    def __init__(self, config: SyncConfig, lookahead_seconds: float, notify=None):
+    def __init__(self, config: SyncConfig, lookahead_seconds: float, notify=None, now=time.perf_counter):
         self.config = config
         self.lookahead = lookahead_seconds
         self.notify = notify or (lambda text: None)
         self.tracker = ClockTracker(notify=self.notify) if config.mode == "midi" else None
+        self.link = LinkSession(config.bpm, now) if config.mode == "link" else None
         self.grid = grid_ticks(config.grid)
-        self.playing = self.tracker is None  # following a DAW: silent until it starts
+        self.playing = config.mode == "off"  # following a DAW or Link peers: silent until they start
         self.open_at = 0.0  # model notes due before this are dropped (the bar line after Start)
         self._snap_next = False  # the first note after Start lands on a grid line whatever the amount
         self._shifts: dict = {}  # (channel, note) -> seconds its note-on moved; its note-off moves as much
@@ -93,8 +121,17 @@ class Timing:
         self._free = free_timeline(t0, self.config.bpm)
         if self.config.clock_out:
             self._pending_out.append(mido.Message("start"))
+        if self.link is not None:
+            self.notify(f"sync: Link session at {self.link.bpm:.1f} BPM, {self.link.peers} peers; "
+                        "the model plays while the session plays")
+            if self.link.playing:
+                self._start(t0)
+            elif self.config.link_start:
+                self.link.set_playing(True)  # the session calls back with 'start' at the next bar line
 
     def timeline(self) -> Timeline:
+        if self.link is not None:
+            return self.link.timeline()
         fit = self.tracker.timeline() if self.tracker is not None else None
         return fit or self._free
 
@@ -102,13 +139,19 @@ class Timing:
     def bpm(self) -> float:
         return self.timeline().bpm
 
+    def status(self) -> SyncStatus:
+        c = self.config
+        peers = self.link.peers if self.link is not None else None
+        return SyncStatus(c.mode, self.bpm, self.playing, c.quantize, c.grid, peers)
+
     # ---- placing the model's notes ---------------------------------------------------------------------
 
     def place(self, due: float, msg, now: float) -> float | None:
         """The time `msg` (due at `due`) should go out, or None to drop it."""
         key = (getattr(msg, "channel", None), getattr(msg, "note", None))
         if is_note_off(msg):
-            return due + self._shifts.pop(key, 0.0)
+            # A note pulled earlier ends as much earlier, but never in the past (it would go out late).
+            return max(due + self._shifts.pop(key, 0.0), min(due, now + MIN_AHEAD))
         if not is_note_on(msg):
             return due
         if not self.playing or due < self.open_at:
@@ -122,13 +165,13 @@ class Timing:
     def _toward_grid(self, due: float, amount: float, now: float) -> float:
         if amount <= 0:
             return due
-        line = self.timeline()
-        k = round(line.tick_at(due) / self.grid) * self.grid
-        grid_time = line.time_of(k)
-        while grid_time < max(now + MIN_AHEAD, self.open_at):
+        line, lead = self.timeline(), self.config.offset_ms / 1000
+        k = round(line.tick_at(due + lead) / self.grid) * self.grid
+        send_at = line.time_of(k) - lead  # heard on the line after the path's latency
+        while send_at < max(now + MIN_AHEAD, self.open_at - lead):
             k += self.grid
-            grid_time = line.time_of(k)
-        target = due + amount * (grid_time - due)
+            send_at = line.time_of(k) - lead
+        target = due + amount * (send_at - due)
         if target - due > self.lookahead or target < now + MIN_AHEAD:
             return due  # never hold a note longer than the lookahead (nor into the past)
         return target
@@ -143,26 +186,47 @@ class Timing:
         if isinstance(cmd, SetBpm):
             self._set_bpm(cmd.bpm, now)
             return None
+        if isinstance(cmd, SetLinkPlaying):
+            if self.link is None:
+                self.notify("sync: play/stop of a Link session needs --sync=link")
+            else:
+                self.link.set_playing(cmd.playing)
+            return None
         if cmd.kind == "stop":
             self.playing = False
             self._shifts.clear()
             return "panic"
-        line = self.timeline()
-        # Start: the bar line is the next clock tick; Continue resumes at the song position given.
-        self.open_at = line.time_of(self.tracker.song_tick) if line is not None and self.tracker else cmd.time
+        self._start(cmd.time)
+        return "refresh"
+
+    def _start(self, t: float) -> None:
+        self.open_at = self._opening(t)
         self.playing = True
         self._snap_next = True
-        return "refresh"
+
+    def _opening(self, t: float) -> float:
+        """Where the model may begin after Start. MIDI: the next clock tick is the bar line (Continue: the song
+        position given). Link: the first bar line from the session's start time (joining a session that
+        plays already, that is in the past: the model begins at once, on the grid)."""
+        line = self.timeline()
+        if self.link is not None:
+            bar = BEATS_PER_BAR * PPQN
+            return line.time_of(math.ceil(line.tick_at(self.link.start_time()) / bar - 1e-6) * bar)
+        return line.time_of(self.tracker.song_tick) if self.tracker is not None else t
 
     def _set_bpm(self, bpm: float, now: float) -> None:
         """Keep the song position at `now`, change the speed from here on."""
         self.config.bpm = bpm
+        if self.link is not None:
+            self.link.set_tempo(bpm)  # our tempo knob is the session's: every peer follows
         old = self._free
         k = old.tick_at(now)
         period = 60.0 / (bpm * 24)
         self._free = Timeline(now - k * period, period)
 
     def poll(self, now: float) -> None:
+        if self.tracker is not None:
+            self.tracker.timeline()  # fit the new ticks here, on the clock thread (and notice a bad clock)
         if self.tracker is not None and self.tracker.check_lost(now):
             self.playing = True
             self.open_at = now

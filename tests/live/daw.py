@@ -37,3 +37,20 @@ def grid_distances(times, tick_times, ticks_per_line: int = 6, first_tick: int =
     lines = np.asarray(tick_times[first_tick::ticks_per_line])
     t = np.asarray(times)[:, None]
     return np.abs(t - lines[None, :]).min(axis=1)
+
+
+def off_grid(ticks: float, every: float) -> float:
+    """Ticks from the nearest multiple of `every` (a grid line, or a bar line for Link's phase)."""
+    rest = ticks % every
+    return min(rest, every - rest)
+
+
+LINK_WAIT_SECONDS = 15.0  # Link announces itself every few hundred ms; a loaded machine is slower
+
+
+def wait_for(condition, what: str) -> None:
+    """Poll until a Link peer sees `condition` (peers found, a tempo or transport change arriving)."""
+    deadline = time.monotonic() + LINK_WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"Link: {what} never happened (no multicast on this machine?)"
+        time.sleep(0.02)

@@ -7,7 +7,8 @@ import subprocess
 import tempfile
 import time
 
-JACKD = ("jackd", "-R", "-d", "dummy", "-r", "48000", "-p", "128")
+JACKD = ("jackd", "-R", "-d", "dummy", "-r", "48000", "-p")
+PERIOD = 128  # frames: 2.67 ms at 48 kHz, JACK MIDI's delivery granularity
 
 
 class JackError(RuntimeError):
@@ -21,10 +22,11 @@ class JackServer:
 
     _count = 0
 
-    def __init__(self, name: str | None = None, ready_timeout: float = 10.0):
+    def __init__(self, name: str | None = None, ready_timeout: float = 10.0, period: int = PERIOD):
         JackServer._count += 1
         self.name = name or f"prnn-test-{os.getpid()}-{JackServer._count}"
         self.ready_timeout = ready_timeout
+        self.period = period
         self.proc: subprocess.Popen | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="jackd-", suffix=".log", delete=False)
 
@@ -36,7 +38,7 @@ class JackServer:
     def start(self) -> "JackServer":
         if shutil.which("jackd") is None:
             raise JackError("jackd is not installed; run `make jack` (apt-get install jackd2)")
-        cmd = [JACKD[0], "-n", self.name, *JACKD[1:]]
+        cmd = [JACKD[0], "-n", self.name, *JACKD[1:], str(self.period)]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:

@@ -52,6 +52,24 @@ def test_absurd_rates_are_ignored_with_a_notice():
     assert abs(tracker.bpm - 120) < 1e-6 and not notices
 
 
+def test_a_lost_tick_keeps_the_song_position():
+    tracker, period = ClockTracker(), 60.0 / (120 * PPQN)
+    t = feed_clock(tracker, 120, 2)
+    t = feed_clock(tracker, 120, 1, start=t + period)  # one tick lost (JACK drops a period's MIDI on an xrun)
+    assert tracker.song_tick == 3 * PPQN + 1
+    assert tracker.timeline().tick_at(t) == pytest.approx(3 * PPQN + 1, abs=1e-6)
+
+
+def test_a_late_burst_after_a_short_stall_is_not_counted_twice():
+    tracker, period = ClockTracker(), 60.0 / (120 * PPQN)
+    t = feed_clock(tracker, 120, 2)
+    for k in range(3):  # the sender stalls two periods, then sends the three ticks it owes at once
+        tracker.feed(CLOCK, t + 2 * period + k * 1e-5)
+    feed_clock(tracker, 120, 1, start=t + 3 * period)
+    assert tracker.song_tick == 3 * PPQN + 3
+    assert tracker.timeline().tick_at(t + 3 * period) == pytest.approx(2 * PPQN + 3, abs=0.01)
+
+
 def test_a_second_clock_source_is_ignored_until_the_first_falls_silent():
     notices = []
     tracker = ClockTracker(notify=notices.append)
@@ -123,6 +141,24 @@ def test_quantize_moves_note_ons_toward_the_grid_and_keeps_durations(due, length
         assert dist(after) < 1e-6 or on == due
     else:
         assert dist(after) <= dist(before) + 1e-9
+
+
+def test_a_note_pulled_earlier_never_ends_in_the_past():
+    timing = Timing(SyncConfig(quantize=100, bpm=120), lookahead_seconds=0.1)
+    timing.begin(0.0)
+    assert placed(timing, 1.02, 60, 0.95) == pytest.approx(1.0)  # 20 ms earlier, onto the line
+    assert placed(timing, 1.05, 60, 1.04, "note_off") == pytest.approx(1.041)  # not 1.03, already gone
+
+
+def test_sync_offset_sends_quantized_notes_early_and_leaves_free_ones_alone():
+    early = Timing(SyncConfig(quantize=100, bpm=120, offset_ms=2), lookahead_seconds=0.1)
+    early.begin(0.0)
+    assert placed(early, 1.02, 60, 0.95) == pytest.approx(0.998)
+    free = Timing(SyncConfig(quantize=0, bpm=120, offset_ms=2), lookahead_seconds=0.1)
+    free.begin(0.0)
+    assert placed(free, 1.02, 60, 0.95) == 1.02
+    with pytest.raises(ConfigError, match="sync-offset-ms"):
+        SyncConfig(offset_ms=80)
 
 
 def test_follow_the_tempo_knob_without_jumping_the_grid():
