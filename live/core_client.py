@@ -53,7 +53,7 @@ class CoreClient:
         self.sink = None
         self._summary: str | None = None
         self._view: dict = {"t0": None, "pending": [], "pending_at": 0.0, "recording": False, "realtime": False,
-                            "audio": None}
+                            "audio": None, "sync": None}
         self._lock = threading.Lock()  # one call at a time: the reply is the next message on the pipe
         self._closed = False
         self._reader = threading.Thread(target=self._read_news, name="core-news", daemon=True)
@@ -85,6 +85,9 @@ class CoreClient:
 
     def audio_level(self) -> tuple[float, float] | None:
         return self._view.get("audio")
+
+    def sync_status(self):
+        return self._view.get("sync")
 
     def now(self) -> float:
         """Seconds since the core's clock started: both processes read the same CLOCK_MONOTONIC."""

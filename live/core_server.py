@@ -147,7 +147,8 @@ def _view(control) -> dict:
     s = control.session.scheduler
     pending = [(e.due_ms, e.kind, e.note, e.velocity) for e in control.pending(control.now(), limit=8)]
     return {"t0": s.t0 if s.tick >= 0 else None, "pending": pending, "pending_at": control.now(),
-            "recording": control.recording, "realtime": control.realtime, "audio": control.audio_level()}
+            "recording": control.recording, "realtime": control.realtime, "audio": control.audio_level(),
+            "sync": control.sync_status()}
 
 
 def _serve(control, requests, outbox, stop) -> None:

@@ -260,8 +260,10 @@ class Session:
         counts = np.histogram(lateness, bins=LATENESS_BINS_MS)[0].tolist() if len(lateness) else []
         return {**ms, "late_ticks": s.late_ticks, "ticks": s.ticks, "rollbacks": s.rollbacks,
                 "late_over_2ms": self._ticks_over(0.002), "realtime": self.realtime,
-                "late_over_2ms_ms": [round(v * 1e3, 2) for v in np.asarray(s.wake_lateness) if v > 0.002][:20],
-                "late_over_2ms_tick": np.flatnonzero(np.asarray(s.wake_lateness) > 0.002)[:20].tolist(),
+                "late_ticks_over_2ms": [(int(i), round(float(v) * 1e3, 2)) for i, v in enumerate(
+                    np.asarray(s.wake_lateness)) if v > 0.002][:40],  # (tick, ms)
+                "latest_sends": [(round(float(t), 3), round(float(v) * 1e3, 2)) for t, v in sorted(
+                    zip(np.asarray(s.sent_at), np.asarray(s.lateness)), key=lambda tv: -tv[1])[:5]],
                 "histogram": list(zip(LATENESS_BINS_MS[:-1], counts))}
 
     def _ticks_over(self, seconds: float) -> int:

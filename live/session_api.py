@@ -63,6 +63,10 @@ class SessionControl:
         if self.session.synth is not None and self._meter is None:
             self._meter = SynthMeter(self.session.synth).start()
 
+    def sync_status(self):
+        """live.sync.timing.SyncStatus, or None with sync off."""
+        return self.session.sync.status()
+
     def audio_level(self) -> tuple[float, float] | None:
         """(rms, peak) dBFS of what the built-in synth plays, or None without one."""
         return None if self._meter is None else self._meter.read()

@@ -137,7 +137,8 @@ class Timing:
 
     @property
     def bpm(self) -> float:
-        return self.timeline().bpm
+        timeline = self.timeline()
+        return self.config.bpm if timeline is None else timeline.bpm  # None: the clock has not started
 
     def status(self) -> SyncStatus:
         c = self.config

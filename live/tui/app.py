@@ -28,6 +28,7 @@ from live.tui.keys import app_bindings
 from live.tui.learn import MidiLearnMixin
 from live.tui.learn_takes import LearnTakesMixin
 from live.tui.sources import SourcesMixin
+from live.tui.sync_panel import SyncPanelMixin
 from live.tui.messages import (EngineFailed, EngineReport, EngineSink, EngineStateChanged, NotesArrived,
                                StatsUpdated)
 from live.tui.note_log import NoteLog
@@ -54,7 +55,7 @@ def _knob(spec, state: InstrumentState) -> Knob:
                 off_at_low=spec.low_label is not None, low_label=spec.low_label or "", id=spec.id)
 
 
-class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, SourcesMixin,
+class InstrumentApp(SyncPanelMixin, KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, SourcesMixin,
                     LearnTakesMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "Performance RNN Live"
@@ -94,6 +95,7 @@ class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, Sources
                 for spec in CALL_KNOBS:
                     yield _knob(spec, s)
                 yield Static(id="scale")
+                yield Static(id="sync").set_styles("display: none;")  # shown with sync on
                 yield PitchFaders(s.pitch_levels, id="pitch")
                 yield Static(id="presets")
                 yield Static(id="programs")
@@ -349,6 +351,7 @@ class InstrumentApp(KeyboardPlayMixin, InstrumentsMixin, MidiLearnMixin, Sources
             reading = self.view.reading(self.state, self.log_notes, now, self.bridge)
             reading.audio = self.bridge.audio_level()
             self.main.query_one(Meters).show(reading)
+            self.show_sync()
         self.main.query_one(PendingEvents).show(self.bridge.pending(now, limit=6))
 
     def update_labels(self) -> None:

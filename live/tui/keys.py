@@ -4,6 +4,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from live.tui.computer_keys import piano_bindings
+from live.tui.sync_panel import sync_bindings
 
 SCALE_KEYS = {"M": "major", "N": "natural_minor", "H": "harmonic_minor", "P": "major_pentatonic",
               "K": "minor_pentatonic", "B": "blues", "W": "whole_tone", "C": "chromatic"}
@@ -38,7 +39,7 @@ def app_bindings() -> list[Binding]:
     keys += [Binding(k, f"scale('{name}')", f"scale: {name.replace('_', ' ')}", show=False)
              for k, name in SCALE_KEYS.items()]
     keys += [Binding(str((i + 1) % 10), f"preset({i})", f"load preset {i + 1}", show=False) for i in range(10)]
-    keys += piano_bindings()
+    keys += piano_bindings() + sync_bindings()
     return keys
 
 

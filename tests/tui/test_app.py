@@ -287,3 +287,22 @@ async def test_the_panel_starts_in_the_sessions_mode(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
         assert settings(session).mode == "duet" and app.main.query_one("#mode").mode == "duet"
+
+
+async def test_with_sync_on_the_panel_shows_it_and_turns_the_groove_quantize(tmp_path):
+    from live.sync.timing import SyncConfig
+    from tests.tui.conftest import build_session
+
+    plain = make_app(build_session(), refresh_hz=0, presets=[], cc_map_path=None, recordings_dir=tmp_path)
+    async with plain.run_test(size=SIZE):
+        plain.refresh_view()
+        assert not plain.main.query_one("#sync").display  # sync off: no line
+    session = build_session(sync=SyncConfig(quantize=50.0, bpm=100.0))
+    app = make_app(session, refresh_hz=0, presets=[], cc_map_path=None, recordings_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.refresh_view()
+        line = str(app.main.query_one("#sync").render())
+        assert app.main.query_one("#sync").display and "100.0 BPM" in line and "quantize 50 %" in line
+        await pilot.press("right_curly_bracket", "greater_than_sign")
+        assert await wait_until(lambda: session.sync.status().quantize == 60.0
+                                and abs(session.sync.status().bpm - 101) < 1e-6)
