@@ -85,7 +85,7 @@ class PerformanceModel(nn.Module):
         """Teacher-forced log-softmax [T, num_classes] (float64) of one sequence ids [T], controls [T,C] aligned
         with the inputs. The LSTM stack runs over chunks of `chunk` events with the state carried across, which
         is exactly the whole-sequence forward: chunks only keep each layer's gate buffers in cache (a 75k-event
-        forward runs ~25% faster than in one piece) and bound the float32 temporaries."""
+        forward ran ~15% faster than in one piece) and bound the float32 temporaries."""
         ids = torch.as_tensor(ids, dtype=torch.long).reshape(1, -1)
         controls = None if controls is None else torch.as_tensor(controls, dtype=torch.float32).reshape(
             1, ids.shape[1], -1)

@@ -63,7 +63,7 @@ def build_parser() -> Parser:
            "0.003 nats/event of float32 for both shipped models (bench/bench_precision.py); float32 is exact")
     a("--threads", type=int, default=1,
       help="CPU threads for inference (default 1: a batch of 10 gained nothing from a second thread on a quiet "
-           "machine and ran ~15x slower with one on a busy machine; 0 = the library default, all cores)")
+           "machine and ran 3-15x slower with two on a busy machine; 0 = the library default, all cores)")
     add_bool(p, "steering", "steer sampling toward the requested notes/s and pitch classes and release notes "
                             "before the 5 s cap (engine/steering.py; plain sampling only, not beam search)",
              default=True)
