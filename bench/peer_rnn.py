@@ -17,8 +17,8 @@ SHIMS = {"config.py": "import torch\ndevice = torch.device('cpu')\n",
                             "    def iter(self, it):\n        return it\n"}
 
 
-def peer_seconds(mirror: Path, outputs: int, events: int) -> float | None:
-    """Seconds for the peer to generate outputs x events, or None when the mirror is missing."""
+def peer_seconds(mirror: Path, outputs: int, events: int) -> tuple[float, float] | None:
+    """(wall, CPU) seconds for the peer to generate outputs x events, or None when the mirror is missing."""
     if not (mirror / "HEAD").exists() and not (mirror / ".git").exists():
         return None
     import torch
@@ -38,6 +38,6 @@ def peer_seconds(mirror: Path, outputs: int, events: int) -> float | None:
         torch.manual_seed(0)
         net = peer.PerformanceRNN(240, 24, 32, 512, gru_layers=3, gru_dropout=0.3).eval()
         with torch.no_grad():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             net.generate(torch.randn(outputs, 32), events, greedy=0.0)
-            return time.perf_counter() - start
+            return time.perf_counter() - start, time.process_time() - cpu

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .atomic import atomic_path
 from .bundle_info import (FORMAT, FORMAT_VERSION, SHIPPED_MODELS, bundle_metadata,  # noqa: F401 (re-exported)
@@ -82,10 +81,8 @@ class LoadedModel:
         controls = None
         if self.config.control_size:
             one = user_controls(self.config, notes_per_second, pitch_class_histogram, disable_conditioning)
-            controls = torch.from_numpy(np.tile(one, (len(ids), 1)))[None]
-        with torch.no_grad():
-            logits, _ = self.model(torch.from_numpy(ids)[None], controls)
-            return torch.log_softmax(logits[0].double(), -1).numpy()
+            controls = np.tile(one, (len(ids), 1))
+        return self.model.sequence_log_probs(ids, controls)
 
     def label_log_probs(self, events, **controls) -> np.ndarray:
         """log p(e[i+1] | e[..i]) for i = 0..n-2 (the terms of Magenta's log-likelihood)."""

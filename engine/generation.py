@@ -98,17 +98,47 @@ class GenerationOptions:
 
 
 @dataclass
+class _Trail:
+    """Each row's generated tokens as a chain of chunks. Reordering rows (beam search, every
+    `steps_per_iteration` events) re-indexes only the newest chunk, so it costs O(rows), not O(rows x length)."""
+
+    tokens: np.ndarray  # [R, k] int64: the newest chunk
+    parents: np.ndarray  # [R]: the row of the previous chunk that each row continues
+    previous: "_Trail | None"
+    length: int  # tokens per row, all chunks
+
+    @classmethod
+    def empty(cls, rows: int) -> "_Trail":
+        return cls(np.zeros((rows, 0), np.int64), np.zeros(rows, np.int64), None, 0)
+
+    def select(self, rows) -> "_Trail":
+        return _Trail(self.tokens[rows], self.parents[rows], self.previous, self.length)
+
+    def extend(self, new: np.ndarray) -> "_Trail":
+        return _Trail(new, np.arange(len(new)), self, self.length + new.shape[1])
+
+    def resolve(self) -> np.ndarray:
+        """[R, length]: every row's tokens, following the parents back to the first chunk."""
+        parts, rows, link = [], np.arange(len(self.parents)), self
+        while link is not None:
+            parts.append(link.tokens[rows])
+            rows, link = link.parents[rows], link.previous
+        return np.concatenate(parts[::-1], axis=1)
+
+
+@dataclass
 class _Rows:
     """The batch being generated: tokens so far, state, next-event logits, clock and score per row."""
 
-    tokens: np.ndarray  # [R, T] int64
+    trail: _Trail
     state: State
     logits: np.ndarray  # [R, V]
     steps: np.ndarray  # [R]
     scores: np.ndarray  # [R]
 
     def select(self, rows) -> "_Rows":
-        return _Rows(self.tokens[rows], self.state.select(rows), self.logits[rows], self.steps[rows], self.scores[rows])
+        return _Rows(self.trail.select(rows), self.state.select(rows), self.logits[rows], self.steps[rows],
+                     self.scores[rows])
 
 
 @dataclass
@@ -137,7 +167,7 @@ class Generator:
         only: Magenta also adds the primer's likelihood, a constant that never changes the ranking."""
         logits, state = self.stepper.prime(primer_ids, self.schedule.for_inputs(primer_ids))
         start = self.vocab.shift_steps(primer_ids).sum()
-        return _Rows(np.zeros((1, 0), np.int64), state, logits, np.array([start]), np.zeros(1)).select(
+        return _Rows(_Trail.empty(1), state, logits, np.array([start]), np.zeros(1)).select(
             np.zeros(rows, np.int64))
 
     def _advance(self, rows: _Rows, count: int) -> _Rows:
@@ -152,7 +182,7 @@ class Generator:
             steps += self.vocab.shift_steps(ids)
             logits, state = self.stepper.step(ids, self.schedule.at(steps), state)
             self._report(before, steps.min())
-        return _Rows(np.concatenate([rows.tokens, new], 1), state, logits, steps, scores)
+        return _Rows(rows.trail.extend(new), state, logits, steps, scores)
 
     def _report(self, before: int, after: int) -> None:
         """Progress counts the steps of the least advanced row."""
@@ -184,15 +214,16 @@ class Generator:
         rows = self._prime(primer_ids, num_outputs * (opts.beam_size if beam else 1))
         cap = EVENTS_PER_STEP_CAP * (opts.num_steps - int(rows.steps.min())) + 100
         cap = cap if opts.max_events is None else min(cap, opts.max_events)
-        while rows.steps.min() < opts.num_steps and rows.tokens.shape[1] < cap:
+        while rows.steps.min() < opts.num_steps and rows.trail.length < cap:
             if beam:
                 remaining = opts.num_steps - int(rows.steps.min())
                 count = math.ceil(4 * max(1.0, self.schedule.mean_density) * remaining / 100)
-                rows = self._beam_pass(rows, num_outputs, min(count, cap - rows.tokens.shape[1]))
+                rows = self._beam_pass(rows, num_outputs, min(count, cap - rows.trail.length))
             else:
-                rows = self._advance(rows, min(64, cap - rows.tokens.shape[1]))
+                rows = self._advance(rows, min(64, cap - rows.trail.length))
         best = rows.select(self._best(rows, num_outputs))
-        return [self._finish(primer_ids, best.tokens[g], best.scores[g]) for g in range(num_outputs)]
+        tokens = best.trail.resolve()
+        return [self._finish(primer_ids, tokens[g], best.scores[g]) for g in range(num_outputs)]
 
     def _finish(self, primer_ids, tokens, score) -> Generated:
         # A row may have overshot the length; set_length trims it (and pads a row that hit the event cap).

@@ -24,6 +24,7 @@ import numpy as np
 from engine.configs import get_config
 from engine.bundle_info import shipped_models_help
 from engine.errors import ConfigError, PerformanceRnnError
+from engine.stepper import PRECISIONS
 
 from .cli_common import Parser, add_bool, atomic_write, fail, run
 from .control_fidelity import DENSITIES, SCALES, FidelitySettings, check_targets, run_fidelity, standard_requests
@@ -59,6 +60,9 @@ def parse_args(argv=None):
     p.add_argument("--max_eval_examples", type=int, default=0, help="score only the first N eval examples (0: all)")
     p.add_argument("--batch_size", type=int, default=32, help="eval batch size")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--precision", default="int8", choices=PRECISIONS,
+                   help="precision of the model's own playing (style, control fidelity): int8 (default, as in "
+                        "performance_rnn_generate) or float32; the eval NLL is always float32")
     add_bool(p, "skip_controls", "skip the control fidelity runs")
     add_bool(p, "skip_likelihood", "skip the eval-split NLL (and the n-gram)")
     add_bool(p, "skip_ngram", "skip the n-gram baseline")
@@ -249,7 +253,7 @@ def fidelity_section(loaded, args, bar) -> dict:
                                 seed=args.seed, requests=standard_requests(densities, scales))
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.steering]
     steer = steering_config(args.steering_options)
-    stepper = loaded.stepper()
+    stepper = loaded.stepper(args.precision)
     out = {"num_outputs": args.num_outputs, "seconds": args.seconds, "temperature": args.temperature,
            "steering_config": dataclasses.asdict(steer)}
     steps = int(round(args.seconds * 100)) * len(settings.requests) * len(modes)
@@ -266,7 +270,7 @@ def style_section(loaded, args, eval_data, bar) -> dict:
     settings = StyleSettings(args.num_outputs, args.seconds, args.temperature, args.seed)
     steps = int(round(args.seconds * 100)) * (1 + min(args.num_outputs, len(eval_data)))
     with bar(total=steps, desc="own playing", unit="step") as progress:
-        return measure(loaded.stepper(), eval_data, settings, progress)
+        return measure(loaded.stepper(args.precision), eval_data, settings, progress)
 
 
 # ---- main ------------------------------------------------------------------------------------------------
@@ -303,7 +307,8 @@ def evaluate(args) -> dict:
     loaded = load_bundle(path, args.config)
     bar = _progress_bar()
     report = {"bundle": str(path), "config": loaded.config.name,
-              "layers": list(loaded.config.hparams.rnn_layer_sizes), "seed": args.seed}
+              "layers": list(loaded.config.hparams.rnn_layer_sizes), "seed": args.seed,
+              "precision": args.precision}
     tables = [f"## Evaluation of {path.name} ({loaded.config.name}, layers {report['layers']})"]
     eval_data = load_eval_data(loaded, args)
     if not args.skip_likelihood:

@@ -4,7 +4,7 @@ import pytest
 
 from engine.configs import CONFIGS
 from engine.errors import ConfigError, MidiReadError
-from engine.generation import ControlSchedule, GenerationOptions, generate, sequence_log_likelihood
+from engine.generation import _Trail, ControlSchedule, GenerationOptions, generate, sequence_log_likelihood
 from engine.performance import Performance
 from engine.primers import build_primer, melody_notes
 from engine.stepper import Stepper
@@ -103,6 +103,17 @@ def test_beam_search_runs_is_seeded_and_beats_sampling():
     plain = _run("performance_with_dynamics", primer, 800, seed=5, temperature=1.5)
     per_event = lambda rs: np.mean([r.log_likelihood / r.num_events for r in rs])  # noqa: E731
     assert per_event(first) > per_event(plain)
+
+
+def test_token_trail_reorders_rows_like_a_full_token_array():
+    rng = np.random.default_rng(0)
+    trail, full = _Trail.empty(1), np.zeros((1, 0), np.int64)
+    for _ in range(30):
+        rows = rng.integers(0, len(full), rng.integers(1, 6))
+        new = rng.integers(0, 388, (len(rows), rng.integers(1, 4)))
+        trail, full = trail.select(rows).extend(new), np.concatenate([full[rows], new], 1)
+    assert trail.length == full.shape[1]
+    np.testing.assert_array_equal(trail.resolve(), full)
 
 
 def test_top_k_one_is_greedy():

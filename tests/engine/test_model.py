@@ -58,6 +58,23 @@ def test_prime_in_one_call_equals_stepping():
     np.testing.assert_allclose(primed.c[0], state.c[0], atol=1e-5)
 
 
+def test_sequence_log_probs_in_chunks_is_the_whole_sequence_forward():
+    config = get_config("multiconditioned_performance_with_dynamics").with_hparams("rnn_layer_sizes=[24,16]")
+    torch.manual_seed(2)
+    model = PerformanceModel(config).eval()
+    ids, controls = _random_inputs(config, batch=1, length=100)
+    whole = model.sequence_log_probs(ids[0], controls[0], chunk=1000)
+    chunked = model.sequence_log_probs(ids[0], controls[0], chunk=7)  # 100 = 14 * 7 + 2: a short last chunk
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-6)
+    stepper, rows = Stepper(model), []
+    state = stepper.zero_state(1)
+    for t in range(ids.shape[1]):
+        logits, state = stepper.step(ids[0, t:t + 1].numpy(), controls[0, t:t + 1].numpy(), state)
+        rows.append(log_softmax(logits)[0])
+    np.testing.assert_allclose(chunked, np.stack(rows), atol=1e-5)
+    assert chunked.dtype == np.float64 and chunked.shape == (100, config.num_classes)
+
+
 def test_step_leaves_the_given_state_alone_so_it_can_be_restored():
     stepper = Stepper(tiny_model())
     _, saved = stepper.step(np.array([60]), None, stepper.zero_state())

@@ -1,5 +1,6 @@
 """int8 (the offline default) against float32: same likelihoods and same sample statistics, tiny models."""
 import numpy as np
+import pytest
 
 from engine.generation import ControlSchedule, GenerationOptions, batch_log_likelihood, generate
 from engine.primers import build_primer
@@ -21,9 +22,14 @@ def _stats(samples):
     return rates_and_velocities([g.performance for g in samples], STEPS / 100)
 
 
-def test_int8_nll_is_within_a_hundredth_of_a_nat_per_event():
-    model = tiny_model("performance_with_dynamics", LAYERS)
-    schedule = ControlSchedule(model.config, STEPS)
+@pytest.mark.parametrize("config_name, layers, disabled", [
+    ("performance_with_dynamics", LAYERS, None),
+    # the shipped models' config: three layers, control columns in layer 0, scored both ways
+    ("optional_multiconditioned_performance_with_dynamics", (32, 32, 32), False),
+    ("optional_multiconditioned_performance_with_dynamics", (32, 32, 32), True)])
+def test_int8_nll_is_within_a_hundredth_of_a_nat_per_event(config_name, layers, disabled):
+    model = tiny_model(config_name, layers)
+    schedule = ControlSchedule(model.config, STEPS, disable_conditioning=disabled)
     reference = _samples(model, "float32", seed=3)
     length = min(len(g.performance.ids) for g in reference)
     ids = np.stack([g.performance.ids[:length] for g in reference])

@@ -59,6 +59,7 @@ def test_evaluate_reports_likelihood_ngram_and_controls(tmp_path, tiny_bundle_pa
                         "--num_outputs", 2, "--seconds", 3, "--densities", "2,8", "--scales", "c_major")
     assert code == 0
     report = json.loads(report_path.read_text())
+    assert report["precision"] == "int8"  # own playing as performance_rnn_generate plays by default
     assert "| order-3 KN n-gram |" in out and "| density 8 | on |" in out and "| target |" in out
 
     # the model's NLL is exactly the mean of its per-event log-probabilities on the eval examples
@@ -105,8 +106,9 @@ def test_optional_conditioning_is_scored_both_ways(tmp_path, tiny_bundle_path, c
     data = _write_dataset(tmp_path / "data")  # built for another config with the same vocabulary: fine
     report_path = tmp_path / "r.json"
     code, out, _ = _run(capsys, "--bundle_file", bundle, "--eval_file", split_path(data, "eval"), "--skip_ngram",
-                        "--skip_controls", "--json", report_path)
+                        "--skip_controls", "--json", report_path, "--precision", "float32")
     assert code == 0
+    assert json.loads(report_path.read_text())["precision"] == "float32"
     model = json.loads(report_path.read_text())["likelihood"]["model"]
     assert set(model) == {"conditioned", "unconditioned"}
     assert model["conditioned"]["tokens"] == model["unconditioned"]["tokens"] > 0
