@@ -63,6 +63,6 @@ class ViewState:
         output = bridge.current_output or "none"
         if self.engine.get("output") == "lost":
             output += " [red](lost)[/]"
-        clock = "real-time" if bridge.realtime else "[yellow]normal priority[/]"
+        clock = "RT" if bridge.realtime else "[yellow]not RT[/]"  # SCHED_FIFO or not
         return (f"[b]model[/] {model}   [b]in[/] {bridge.current_input or 'none'}   [b]out[/] {output}   "
-                f"[b]clock[/] {clock}   [dim]i/o ports · b model · ? help[/]")
+                f"[b]clock[/] {clock}   [dim]i/o · b model · ? help[/]")

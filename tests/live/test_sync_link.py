@@ -75,7 +75,7 @@ def test_timing_follows_a_link_peer(peers):
         assert off_grid(line.tick_at(placed), 6) < 1e-3  # on the session's 1/16 grid
         timing.apply(SetBpm(130.0), time.perf_counter())
         wait_for(lambda: abs(other.bpm - 130.0) < 0.01, "our tempo knob reaching the peer")
-        assert timing.status().bpm == pytest.approx(130.0) and timing.status().link_peers == 1
+        assert timing.status().bpm == pytest.approx(130.0) and timing.status().link_peers >= 1  # other Link sessions on the network count too
         assert timing.apply(Transport("stop", time.perf_counter()), time.perf_counter()) == "panic"
         assert not timing.status().playing
     finally:
