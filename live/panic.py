@@ -8,7 +8,7 @@ import time
 
 import mido
 
-from .midi_io import NUM_CHANNELS, panic_tail
+from .midi_output import NUM_CHANNELS, panic_tail
 from .ports import PortConfig, PortError, match_port, open_output, output_names
 
 SUSTAIN = 64

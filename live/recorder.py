@@ -7,7 +7,7 @@ import mido
 
 from engine.atomic import atomic_path
 
-from .midi_io import is_note_off, is_note_on
+from .midi_output import is_note_off, is_note_on
 from .take_journal import TEMPO, TICKS_PER_BEAT, TakeJournal, RecordPathError, check_record_path, sidecar_path
 
 PARTS = ("player", "model")

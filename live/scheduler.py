@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import mido
 
 from .commands import CommandQueue, Panic, PlayerMessage, ReplaceOutput, SetControl, Stop, SwapModel
-from .modes import VOICE_CONTROLS
+from .performer import VOICE_CONTROLS
 from .stats import Stats
-from .midi_io import CHANNEL_TYPES, MidiOutput, is_note_off, is_note_on
+from .midi_output import CHANNEL_TYPES, MidiOutput, is_note_off, is_note_on
 from .programs import PROGRAM_CONTROLS, program_messages
 from .sync.timing import SYNC_COMMANDS
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from .clock import CLOCK_PRIORITY, HELPER_PRIORITY, MonotonicClock, make_realtime
 from .commands import CommandQueue, PlayerMessage, ReplaceOutput, Stop, SwapModel
-from .midi_io import MidiOutput
-from .modes import Performer
+from .midi_output import MidiOutput
+from .performer import Performer
 from .ports import PortConfig, PortWatcher, open_inputs, open_output
 from .recorder import Recorder
 from .scheduler import Scheduler, SchedulerConfig

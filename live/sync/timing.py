@@ -13,7 +13,7 @@ import mido
 from engine.errors import ConfigError
 
 from ..commands import Command
-from ..midi_io import is_note_off, is_note_on
+from ..midi_output import is_note_off, is_note_on
 from .grid import check_quantize, grid_ticks
 from .link import LinkSession
 from .tempo import BEATS_PER_BAR, PPQN, ClockTracker, Timeline, free_timeline

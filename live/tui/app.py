@@ -34,9 +34,10 @@ from live.tui.messages import (EngineFailed, EngineReport, EngineSink, EngineSta
 from live.tui.note_log import NoteLog
 from live.tui.screens.help import HelpScreen
 from live.tui.screens.pickers import NameScreen
-from live.tui.session_state import state_from_settings
+from live.tui.panel_state import state_from_settings
 from live.tui.view import ViewState
-from live.tui.widgets.faders import ModeSwitch, PitchFaders
+from live.tui.widgets.faders import PitchFaders
+from live.tui.widgets.mode_switch import ModeSwitch
 from live.tui.widgets.knob import Knob, Toggle
 from live.tui.widgets.meters import Meters, PendingEvents
 from live.tui.widgets.piano_roll import KeyboardStrip, PianoRoll

@@ -10,8 +10,8 @@ from engine.configs import get_config
 from engine.events import NOTE_OFF, NOTE_ON, TIME_SHIFT, Event
 from live.clock import FakeClock
 from live.commands import CommandQueue, PlayerMessage
-from live.midi_io import MidiOutput
-from live.modes import Performer
+from live.midi_output import MidiOutput
+from live.performer import Performer
 from live.scheduler import Scheduler, SchedulerConfig
 from live.settings import Settings
 from live.voice import Voice

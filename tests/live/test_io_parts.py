@@ -5,7 +5,7 @@ import pytest
 from live import ports
 from live.cli import main
 from live.commands import CommandQueue, ReplaceOutput
-from live.midi_io import MidiOutput
+from live.midi_output import MidiOutput
 from live.ports import PortConfig, PortError, PortWatcher, match_port
 from live.recorder import Recorder
 from tests.live.fakes import ListPort, note
