@@ -135,14 +135,24 @@ def startup(runs: int) -> list[float]:
     return out
 
 
+def steal_seconds() -> float:
+    """CPU time the hypervisor gave to other guests, all CPUs (Linux /proc/stat, USER_HZ = 100)."""
+    with open("/proc/stat") as f:
+        return int(f.readline().split()[8]) / 100
+
+
 def long_run(seconds: float) -> None:
+    steal_before = steal_seconds()
     with busy(2):
         stats = run_panel("solo", seconds, "core-long")
     print(f"\n{seconds:.0f} s, panel on, 2 busy processes, load {load_text()}: lateness p50/p99/max "
           f"{stats['lateness']['p50']:.3f}/{stats['lateness']['p99']:.3f}/{stats['lateness']['max']:.3f} ms, "
           f"{stats['late_over_2ms']} of {stats['ticks']} ticks woke over 2 ms late\n")
     print("latest sends (s since start, ms late):", stats["latest_sends"])
-    print("ticks that woke over 2 ms late (tick, ms):", stats["late_ticks_over_2ms"], "\n")
+    print("ticks that woke over 2 ms late (tick, ms):", stats["late_ticks_over_2ms"])
+    print("stalls, whole ticks skipped (tick reached, ticks skipped):", stats["stalls"])
+    print("steal time (the hypervisor ran another guest) during the run: "
+          f"{(steal_seconds() - steal_before) * 1000:.0f} ms\n")
     print("| lateness, ms | messages |\n|---|---|")
     for low, count in stats["histogram"]:
         print(f"| >= {low:g} | {count} |")

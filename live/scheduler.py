@@ -170,6 +170,9 @@ class Scheduler:
         skipped = self.tick >= 0 and tick > self.tick + 1
         if wake_late > self.config.late_seconds or skipped:
             self.stats.late_ticks += 1
+        if skipped:  # the clock thread itself was held up for whole ticks (not just woken late)
+            self.stats.stall_at.append(tick)
+            self.stats.stall_ticks.append(tick - self.tick - 1)
         self.tick = tick
         self.step_estimate = max(self.step_estimate * ESTIMATE_DECAY, 0.0002)
         duration = self.config.duration_seconds

@@ -262,6 +262,7 @@ class Session:
                 "late_over_2ms": self._ticks_over(0.002), "realtime": self.realtime,
                 "late_ticks_over_2ms": [(int(i), round(float(v) * 1e3, 2)) for i, v in enumerate(
                     np.asarray(s.wake_lateness)) if v > 0.002][:40],  # (tick, ms)
+                "stalls": [(int(t), int(n)) for t, n in zip(np.asarray(s.stall_at), np.asarray(s.stall_ticks))][-20:],
                 "latest_sends": [(round(float(t), 3), round(float(v) * 1e3, 2)) for t, v in sorted(
                     zip(np.asarray(s.sent_at), np.asarray(s.lateness)), key=lambda tv: -tv[1])[:5]],
                 "histogram": list(zip(LATENESS_BINS_MS[:-1], counts))}

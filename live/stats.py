@@ -39,6 +39,8 @@ class Stats:
     step_seconds: Ring = field(default_factory=Ring)  # each model step
     input_latency: Ring = field(default_factory=Ring)  # a player's note: arrival -> in the model's state
     wake_lateness: Ring = field(default_factory=Ring)  # each tick: wake-up - deadline
+    stall_at: Ring = field(default_factory=lambda: Ring(4096))  # ticks reached after whole ticks were skipped
+    stall_ticks: Ring = field(default_factory=lambda: Ring(4096))  # how many were skipped there
     ticks: int = 0
     late_ticks: int = 0
     rollbacks: int = 0
