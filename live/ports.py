@@ -12,6 +12,7 @@ from engine.errors import PerformanceRnnError
 
 from .clock import HELPER_PRIORITY, make_realtime
 from .commands import ReplaceOutput
+from .server_watch import uses_jack
 
 DEFAULT_OUTPUT = "Performance RNN"
 LOOPMIDI = ("virtual MIDI ports are not supported on windows; install loopMIDI "
@@ -96,18 +97,30 @@ def open_inputs(config: PortConfig, callback) -> tuple[list, str]:
         own = config.virtual_name if config.output is None else None
         names = [n for n in input_names() if own is None or n.split(":")[-1] != own]
         if config.all_inputs:
-            ports = [mido.open_input(n, callback=callback) for n in names]
+            ports = _open_input(config, callback, names)
             return ports, f"all inputs ({', '.join(map(repr, names)) or 'none yet'})"
         if config.input is None:
             _virtual_guard()
             name = config.virtual_input_name
-            return [mido.open_input(name, virtual=True, callback=callback)], f"virtual input {name!r}"
+            return _open_input(config, callback), f"virtual input {name!r}"
         name = match_port(config.input, names, "input")
-        return [mido.open_input(name, callback=callback)], f"input {name!r}"
+        return _open_input(config, callback, [name]), f"input {name!r}"
     except NotImplementedError:
         raise PortError(LOOPMIDI) from None
     except (OSError, SystemError, RuntimeError) as err:
         raise PortError(f"cannot open the MIDI input ({err}); check --input and the MIDI system") from None
+
+
+def _open_input(config: PortConfig, callback, sources: list[str] | None = None) -> list:
+    """Ports listening to `sources` (None: a virtual input). On JACK one JackMidiInput port connected to
+    them all: RtMidi's JACK input garbles chords (see live/jack_midi_in.py)."""
+    if uses_jack():
+        from .jack_midi_in import JackMidiInput
+
+        return [JackMidiInput(config.virtual_name, config.virtual_input_name, callback, sources or ())]
+    if sources is None:
+        return [mido.open_input(config.virtual_input_name, virtual=True, callback=callback)]
+    return [mido.open_input(n, callback=callback) for n in sources]
 
 
 def describe_ports() -> str:

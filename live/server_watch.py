@@ -16,7 +16,7 @@ def uses_jack() -> bool:
     return backend.name == "mido.backends.rtmidi" and (backend.api or "") == "UNIX_JACK"
 
 
-def _quiet_libjack() -> None:
+def quiet_libjack() -> None:
     """libjack prints a dozen lines when its server dies (for every client in the process, RtMidi's too):
     the one line we print says it all."""
     import jack
@@ -49,7 +49,7 @@ class ServerWatch:
     def start(self) -> None:
         if not self.enabled or not uses_jack():
             return
-        _quiet_libjack()
+        quiet_libjack()
         try:
             self._connect()
         except Exception as err:  # the server died between opening our ports and now

@@ -1,0 +1,153 @@
+"""MIDI input from JACK without RtMidi: a small child process owns the JACK port and pipes each cycle's
+events to the instrument, where a helper thread turns them into mido Messages for the input callback.
+
+Why: a JACK input's process callback must finish within its period (2.7 ms at 128 frames), because the
+sender rewrites the port buffer in the next cycle (with one connection JACK hands the reader the sender's
+own buffer). python-rtmidi calls Python once per message from that callback, and each call must win the
+instrument's interpreter lock; while another thread holds it for longer than a period (a garbage
+collection, a long C call, a preempted thread), RtMidi reads on from a buffer that has changed and, not
+checking jack_midi_event_get's result, hands over the previous message again in place of the real one
+(bench/bench_chords.py: 34% of 60-note chords wrong, every wrong one a copy of its neighbour). A JACK-Client
+callback in the instrument's process needs the same lock every cycle and lost even more. The child's lock
+is free: its callback copies the events, a writer thread pipes them, nothing else runs there.
+
+Pipe protocol (child -> parent): one text line, "ok <full port name>" or "error <text>", then frames of a
+4-byte little-endian length and that many bytes (one MIDI event each)."""
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+import threading
+
+import mido
+
+from .clock import HELPER_PRIORITY, make_realtime
+
+MAX_PENDING_CYCLES = 4096  # cycles the child's writer may fall behind; beyond it a cycle is dropped (counted)
+ACTIVE_SENSING = 0xFE  # dropped, as mido's RtMidi input does (ignore_types(active_sense=True))
+START_TIMEOUT = 20.0  # s for the child to open its client (Python start-up on a loaded machine)
+
+
+class JackMidiInput:
+    """A JACK MIDI input port `client_name:port_name` fed from the given source ports. `callback(msg)` runs
+    on a helper thread, one call per valid message in arrival order; set it to None to stop delivery.
+    Invalid events (malformed bytes, which JACK passes through) are dropped and counted in `invalid`."""
+
+    def __init__(self, client_name: str, port_name: str, callback=None, sources=()):
+        self.callback = callback
+        self.invalid = 0
+        self.closed = False
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        self._child = subprocess.Popen([sys.executable, "-m", "live.jack_midi_in", client_name, port_name,
+                                        *sources], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        header = self._child.stdout.readline().decode(errors="replace").strip()
+        if not header.startswith("ok "):
+            self.close()
+            raise OSError(header.removeprefix("error ") or "the JACK MIDI input process ended at start")
+        self.name = header[3:]
+        self._thread = threading.Thread(target=self._deliver, name="jack-midi-in", daemon=True)
+        self._thread.start()
+
+    def _deliver(self) -> None:
+        make_realtime(HELPER_PRIORITY)  # a preempted lock holder would stall the clock thread
+        read = self._child.stdout.read
+        while True:
+            size = read(4)
+            if len(size) < 4:
+                return  # the child ended (closed, or its server died: live.server_watch reports that)
+            data = read(int.from_bytes(size, "little"))
+            if data and data[0] != ACTIVE_SENSING:
+                self._hand_over(data)
+
+    def _hand_over(self, data: bytes) -> None:
+        try:
+            msg = mido.Message.from_bytes(data)
+        except ValueError:  # malformed bytes: nothing a player meant
+            self.invalid += 1
+            return
+        callback = self.callback
+        if callback is not None:
+            callback(msg)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.callback = None
+        try:
+            self._child.stdin.close()
+            self._child.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self._child.kill()
+            self._child.wait()
+
+
+# ---- the child process ---------------------------------------------------------------------------------------
+
+def _serve(client_name: str, port_name: str, sources: list[str]) -> None:
+    import jack
+
+    from .server_watch import quiet_libjack
+
+    quiet_libjack()  # a dying server is reported once, by live.server_watch
+    out = sys.stdout.fileno()
+    pending: collections.deque = collections.deque()
+    ready, done = threading.Event(), threading.Event()
+    dropped = [0]
+    try:
+        client = jack.Client(client_name, no_start_server=True)
+        port = client.midi_inports.register(port_name)
+    except jack.JackError as err:
+        os.write(out, f"error cannot open a JACK client: {err}\n".encode())
+        return
+
+    @client.set_process_callback
+    def process(frames):
+        # JACK's real-time thread: copy the events and return.
+        frame = b"".join(len(data).to_bytes(4, "little") + bytes(data) for _, data in port.incoming_midi_events())
+        if not frame:
+            return
+        if len(pending) >= MAX_PENDING_CYCLES:
+            dropped[0] += 1
+            return
+        pending.append(frame)
+        ready.set()
+
+    client.set_shutdown_callback(lambda status, reason: done.set())
+    client.activate()
+    try:
+        for source in sources:
+            client.connect(source, port)
+    except jack.JackError as err:
+        os.write(out, f"error cannot connect {source!r} to {port.name!r}: {err}\n".encode())
+        return
+    os.write(out, f"ok {port.name}\n".encode())
+    threading.Thread(target=lambda: (sys.stdin.buffer.read(), done.set()), daemon=True).start()
+    make_realtime(HELPER_PRIORITY)  # this thread writes: never preempted while holding the lock
+    reported = 0
+    while not done.is_set():
+        ready.wait(0.1)
+        ready.clear()
+        try:
+            while pending:
+                _write_all(out, pending.popleft())
+        except OSError:  # the parent is gone
+            return
+        if dropped[0] > reported:
+            reported = dropped[0]
+            print(f"warning: MIDI input fell behind; {reported} JACK cycles of events dropped", file=sys.stderr)
+    client.deactivate()
+    client.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], sys.argv[2], sys.argv[3:])
