@@ -65,24 +65,31 @@ class JackMidiInput:
     def _hand_over(self, data: bytes) -> None:
         try:
             msg = mido.Message.from_bytes(data)
-        except ValueError:  # malformed bytes: nothing a player meant
+        except (ValueError, IndexError, TypeError):  # malformed bytes (a short pitchwheel: IndexError)
             self.invalid += 1
             return
         callback = self.callback
-        if callback is not None:
+        if callback is None:
+            return
+        try:
             callback(msg)
+        except Exception as err:  # one bad message must not end the input for the rest of the session
+            print(f"error: the MIDI input callback failed on {msg}: {err!r}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
+        """Ends the child; what it had received is still delivered (unless callback was set to None)."""
         if self.closed:
             return
         self.closed = True
-        self.callback = None
         try:
             self._child.stdin.close()
             self._child.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             self._child.kill()
             self._child.wait()
+        if hasattr(self, "_thread"):
+            self._thread.join(timeout=2)
+        self.callback = None
 
 
 # ---- the child process ---------------------------------------------------------------------------------------
