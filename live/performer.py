@@ -35,6 +35,7 @@ class Performer:
         self.response_end = 0
         self.last_refresh = 0
         self.catchups = 0  # silences inserted because the model was not ahead of the clock
+        self.heard_tick = -1  # the last tick in which a player's note cut the lookahead back
 
     def start(self, step: int) -> None:
         self.voice.start(step)
@@ -56,6 +57,7 @@ class Performer:
         if self.mode == "solo":
             return False, []
         invalidated, msgs = self._rollback(tick)
+        self.heard_tick = tick
         if self.mode == "call" and self.state == RESPONDING and is_on:
             invalidated, msgs = self._stop_response(tick, invalidated, msgs)
         if restrike:
@@ -83,6 +85,10 @@ class Performer:
         if not self.generating():
             if tick - v.time >= MAX_SHIFT_STEPS:  # keep the heard silence in context, 1 s at a time
                 return v.feed(v.shift_id(MAX_SHIFT_STEPS))
+            return None
+        if self.heard_tick == tick:
+            # Rollbacks coalesce: the rest of a chord may still arrive in this tick, and anything generated
+            # past it now would be cut back again, once per note. Generation resumes next tick.
             return None
         if v.time <= tick:  # just resumed, or the model fell behind: silence up to the next unsent step
             self.catchups += 1

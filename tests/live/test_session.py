@@ -88,4 +88,4 @@ def test_the_player_can_play_in_the_very_tick_a_new_voice_arrives():
     sent = rig.run()
     assert rig.scheduler.error is None and rig.performer.voice is new
     # the new voice heard the note (its first pitch is 61, not 60) and plays on
-    assert [(t, m.note) for t, m in sent if m.type == "note_on" and t > 0.205][0] == (0.31, 61)
+    assert [(t, m.note) for t, m in sent if m.type == "note_on" and t > 0.205][0] == (0.27, 61)
