@@ -161,9 +161,8 @@ def jack_ports(server) -> str:
     return done.stdout
 
 
-# 60-note chords every second passed 9 of 10 runs under load (see bench/bench_chords.py and the README):
-# too flaky for the default suite until the rare loss is understood.
-@pytest.mark.parametrize("notes, period, seconds", [(8, 0.25, 10)], ids=["8-note"])
+# The 60 s runs are in bench/bench_chords.py --instrument (and the README); RtMidi's input garbled both.
+@pytest.mark.parametrize("notes, period, seconds", [(8, 0.25, 5), (60, 1.0, 4)], ids=["8-note", "60-note"])
 def test_chord_storms_reach_the_recorded_player_track_intact(jack_server, bundle, tmp_path, notes, period, seconds):
     take = tmp_path / "t.mid"
     inst = Instrument(jack_server, f"chords{notes}", "--bundle_file", bundle, "--seed", "1", "--mode", "duet",
