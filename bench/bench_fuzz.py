@@ -1,0 +1,81 @@
+"""Fuzzed input through a private JACK server into `performance_rnn_live --no-tui` (duet, the shipped model
+unless --bundle_file): storms, chords, sysex to 8 KB, malformed bytes, clock to 5 kHz (tests/live/fuzz.py).
+A JACK listener on the instrument's output collects what a synth would hear.
+
+Targets: 0 crashes, 0 notes sounding at the end, no model note longer than 5.05 s at the listener, lateness
+p99 <= 1 ms (from the instrument's summary line at exit). Prints a Markdown table row.
+
+Usage: python bench/bench_fuzz.py [--seconds 600] [--seed 1] [--bundle_file PATH]"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.live import fuzz  # noqa: E402
+from tests.live.instrument import Instrument  # noqa: E402
+from tests.live.jack_server import JackServer  # noqa: E402
+
+SUMMARY = re.compile(r"lateness p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms; late ticks (\d+)/(\d+);"
+                     r".*rollbacks (\d+)")
+
+
+def run(seconds: float, seed: int, bundle: str | None) -> dict:
+    events = fuzz.schedule(seed, seconds)
+    with JackServer() as server, tempfile.TemporaryDirectory() as tmp:
+        os.environ.update(server.env)  # this process is the instrument's sender and listener
+        args = ["--seed", seed, "--mode", "duet"] + (["--bundle_file", bundle] if bundle else [])
+        inst = Instrument(server, "fuzzed", *args, tmp_path=Path(tmp)).start().connect()
+        try:
+            fuzz.play(events, inst.send_bytes)
+            time.sleep(1.0)
+            alive = inst.proc.poll() is None
+            inst.terminate()
+            code = inst.wait(60)
+        finally:
+            inst.close()
+        stderr = inst.stderr()
+    found = SUMMARY.search(stderr)
+    lengths = fuzz.longest_notes(inst.received)
+    return {"sent": collections.Counter(kind for _, kind, _ in events), "alive": alive, "exit": code,
+            "tracebacks": stderr.count("Traceback"), "sounding": len(fuzz.unreleased(inst.received)),
+            "notes": len(lengths), "longest": lengths[0] if lengths else 0.0,
+            "over": sum(1 for x in lengths if x > 5.05), "summary": found.groups() if found else None,
+            "stderr": stderr}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--bundle_file", default=None)
+    args = parser.parse_args()
+    load_start = os.getloadavg()[0]
+    r = run(args.seconds, args.seed, args.bundle_file)
+    load_end = os.getloadavg()[0]
+    sent = r["sent"]
+    crashes = int(not r["alive"]) + int(r["exit"] != 0) + r["tracebacks"]
+    if r["summary"]:
+        p50, p99, worst, late, ticks, rollbacks = r["summary"]
+        lateness = f"{p50} / {p99} / {worst} ms | {late}/{ticks} | {rollbacks}"
+    else:
+        lateness = "no summary line | | "
+    print("| seconds | seed | fuzzed messages (storm, chord, sysex, malformed, clock) | crashes | sounding at end "
+          "| model notes | longest / over 5.05 s | lateness p50 / p99 / max | late ticks | rollbacks | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {args.seconds:.0f} | {args.seed} | {sum(sent.values())} ({sent['storm']}, {sent['chord']}, "
+          f"{sent['sysex']}, {sent['malformed']}, {sent['clock']}) | {crashes} | {r['sounding']} | {r['notes']} | "
+          f"{r['longest']:.2f} s / {r['over']} | {lateness} | {load_start:.1f} -> {load_end:.1f} |")
+    if crashes or not r["summary"]:
+        print(r["stderr"][-3000:], file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
