@@ -27,17 +27,15 @@ from .clock import HELPER_PRIORITY, make_realtime
 
 MAX_PENDING_CYCLES = 4096  # cycles the child's writer may fall behind; beyond it a cycle is dropped (counted)
 ACTIVE_SENSING = 0xFE  # dropped, as mido's RtMidi input does (ignore_types(active_sense=True))
-START_TIMEOUT = 20.0  # s for the child to open its client (Python start-up on a loaded machine)
 
 
 class JackMidiInput:
     """A JACK MIDI input port `client_name:port_name` fed from the given source ports. `callback(msg)` runs
     on a helper thread, one call per valid message in arrival order; set it to None to stop delivery.
-    Invalid events (malformed bytes, which JACK passes through) are dropped and counted in `invalid`."""
+    Invalid events (malformed bytes, which JACK passes through) are dropped, as mido's RtMidi input does."""
 
     def __init__(self, client_name: str, port_name: str, callback=None, sources=()):
         self.callback = callback
-        self.invalid = 0
         self.closed = False
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
@@ -66,7 +64,6 @@ class JackMidiInput:
         try:
             msg = mido.Message.from_bytes(data)
         except (ValueError, IndexError, TypeError):  # malformed bytes (a short pitchwheel: IndexError)
-            self.invalid += 1
             return
         callback = self.callback
         if callback is None:
@@ -102,7 +99,7 @@ def _serve(client_name: str, port_name: str, sources: list[str]) -> None:
     quiet_libjack()  # a dying server is reported once, by live.server_watch
     out = sys.stdout.fileno()
     pending: collections.deque = collections.deque()
-    ready, done = threading.Event(), threading.Event()
+    ready, done, lost = threading.Event(), threading.Event(), threading.Event()
     dropped = [0]
     try:
         client = jack.Client(client_name, no_start_server=True)
@@ -123,7 +120,7 @@ def _serve(client_name: str, port_name: str, sources: list[str]) -> None:
         pending.append(frame)
         ready.set()
 
-    client.set_shutdown_callback(lambda status, reason: done.set())
+    client.set_shutdown_callback(lambda status, reason: (lost.set(), done.set()))
     client.activate()
     try:
         for source in sources:
@@ -146,8 +143,9 @@ def _serve(client_name: str, port_name: str, sources: list[str]) -> None:
         if dropped[0] > reported:
             reported = dropped[0]
             print(f"warning: MIDI input fell behind; {reported} JACK cycles of events dropped", file=sys.stderr)
-    client.deactivate()
-    client.close()
+    if not lost.is_set():  # a client whose server died is left alone: closing it could block
+        client.deactivate()
+        client.close()
 
 
 def _write_all(fd: int, data: bytes) -> None:

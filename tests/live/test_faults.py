@@ -11,6 +11,7 @@ import pytest
 from live.jack_midi_in import JackMidiInput
 from live.take_journal import sidecar_path
 from tests.helpers import tiny_bundle
+from tests.live import fuzz
 from tests.live.instrument import ROOT, Instrument, live_command
 from tests.live.jack_server import JackServer
 
@@ -186,3 +187,20 @@ def test_chord_storms_reach_the_recorded_player_track_intact(jack_server, bundle
     missing = Counter(map(tuple, (m.bytes() for m in sent))) - Counter(map(tuple, recorded))
     invented = Counter(map(tuple, recorded)) - Counter(map(tuple, (m.bytes() for m in sent)))
     assert (sum(missing.values()), sum(invented.values())) == (0, 0), (missing, invented, inst.stderr())
+
+
+def test_fuzzed_input_of_every_kind_crashes_nothing_and_leaves_nothing_sounding(jack_server, bundle, tmp_path):
+    """Four seconds of bench/bench_fuzz.py's input (storms, chords, sysex to 8 KB, malformed bytes, clock to
+    5 kHz), with thru: the player's unreleased notes must end at exit too."""
+    events = fuzz.schedule(1, 4.0)
+    assert {kind for _, kind, _ in events} >= set(fuzz.KINDS) - {"rest"}
+    inst = Instrument(jack_server, "fuzzed", "--bundle_file", bundle, "--seed", "5", "--mode", "duet", "--thru",
+                      tmp_path=tmp_path).start().connect()
+    fuzz.play(events, inst.send_bytes)
+    time.sleep(0.3)
+    assert inst.proc.poll() is None, f"the instrument died: {inst.stderr()}"
+    inst.terminate()
+    assert inst.wait(30) == 0, inst.stderr()
+    assert "Traceback" not in inst.stderr()
+    assert any(m.channel != 0 for m in inst.notes())  # the player's notes came through thru
+    assert fuzz.unreleased(inst.received) == set()
