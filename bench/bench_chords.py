@@ -1,12 +1,13 @@
 """Chord storms through a private JACK server: how many messages reach an input intact, and why not.
 
-Part 1 (receivers): a JACK-Client sender writes N-note chords (the note-ons in one cycle, their note-offs half
-a period later) into a MIDI port. Two inputs in this process listen to the same stream: python-rtmidi's JACK
-input through mido (the instrument's input until issue 20) and live.jack_midi_in.JackMidiInput (its input
-now). `--load gil` adds what the instrument's clock thread does to the interpreter lock: a SCHED_FIFO thread
-running Python in slices, with the instrument's 1 ms switch interval. Per receiver: messages intact, missing,
-invented (received more often than sent), invented copies of the message just before, and jackd's
-"client was not finished" xruns for that client.
+Part 1 (receivers): a sender process (python-rtmidi's JACK output) sends N-note chords, the note-ons and half
+a period later the note-offs, to two receivers, each a process of its own as the instrument is: python-rtmidi's
+JACK input through mido (the instrument's input before issue 20) and live.jack_midi_in.JackMidiInput (its
+input now). `--load gil` adds to each receiver what can hold the interpreter lock in the instrument: a
+SCHED_FIFO thread running Python in slices plus a 3 ms C call every tick, with the instrument's 1 ms switch
+interval. Per receiver: messages intact, missing, invented (received more often than sent), invented copies
+of the message just before, jackd's "client was not finished" xruns for that client, and (streams intact)
+the latency from a batch's send to each message's delivery.
 Part 2 (`--instrument`): the same chords into `performance_rnn_live --no-tui --record` (duet, the shipped
 model unless --bundle_file), counted in the recorded player track.
 
@@ -16,8 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import subprocess
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -39,6 +40,15 @@ def chords(notes: int, period: float, seconds: float) -> list[list[bytes]]:
         out.append([bytes([0x90, p, 1 + (i + k) % 126]) for k, p in enumerate(pitches)])
         out.append([bytes([0x80, p, 0]) for p in pitches])
     return out
+
+
+def latency(batches, sent_at, got) -> str:
+    """p50 / p99 (ms) from a batch's send time to each of its messages' delivery (streams intact: in order)."""
+    import numpy as np
+
+    starts = [t for t, batch in zip(sent_at, batches) for _ in batch]
+    ms = np.array([(at - start) * 1e3 for start, (at, _) in zip(starts, got)])
+    return f"{np.percentile(ms, 50):.2f} / {np.percentile(ms, 99):.2f}"
 
 
 def count(sent: list[bytes], got: list[bytes]) -> dict:
@@ -86,6 +96,7 @@ def send(notes: int, period: float, seconds: float, targets: list[str]) -> None:
     start = time.perf_counter()
     for i, batch in enumerate(chords(notes, period, seconds)):
         time.sleep(max(0.0, start + i * period / 2 - time.perf_counter()))
+        print(time.perf_counter(), flush=True)  # the batch's send time (perf_counter is system-wide)
         for data in batch:
             out.send_message(data)
     time.sleep(0.3)
@@ -99,24 +110,27 @@ def receive(kind: str, load: str) -> None:
 
     from live.jack_midi_in import JackMidiInput
 
-    got: list[bytes] = []
+    got: list[tuple[float, bytes]] = []
     stop = threading.Event()
     if load == "gil":
         sys.setswitchinterval(0.001)  # as live.session does
         threading.Thread(target=hold_gil, args=(stop,), daemon=True).start()
+    def keep(msg):
+        got.append((time.perf_counter(), bytes(msg.bytes())))
+
     if kind == "rtmidi":
         port = mido.Backend("mido.backends.rtmidi", api="UNIX_JACK").open_input(
-            "in", client_name=f"bench-{kind}", virtual=True, callback=lambda m: got.append(bytes(m.bytes())))
+            "in", client_name=f"bench-{kind}", virtual=True, callback=keep)
         name = f"bench-{kind}:in"
     else:
-        port = JackMidiInput(f"bench-{kind}", "in", lambda m: got.append(bytes(m.bytes())))
+        port = JackMidiInput(f"bench-{kind}", "in", keep)
         name = port.name
     print(name, flush=True)
     sys.stdin.read()
     stop.set()
     port.close()
-    for data in got:
-        print(data.hex(), flush=True)
+    for at, data in got:
+        print(at, data.hex(), flush=True)
 
 
 def receivers(server: JackServer, notes: int, period: float, seconds: float, load: str) -> dict:
@@ -127,15 +141,21 @@ def receivers(server: JackServer, notes: int, period: float, seconds: float, loa
                                     stdout=subprocess.PIPE, text=True) for kind in ("rtmidi", "reader")}
     ports = [proc.stdout.readline().strip() for proc in procs.values()]
     log_before = len(server.read_log())
-    subprocess.run(me + ["--seconds", str(seconds), "--send", str(notes), str(period), *ports], env=env, check=True)
+    sender = subprocess.run(me + ["--seconds", str(seconds), "--send", str(notes), str(period), *ports], env=env,
+                            check=True, capture_output=True, text=True)
+    sent_at = [float(line) for line in sender.stdout.split()]
     time.sleep(0.3)
     log = server.read_log()[log_before:]
-    sent = [data for batch in chords(notes, period, seconds) for data in batch]
+    batches = chords(notes, period, seconds)
+    sent = [data for batch in batches for data in batch]
     rows = {}
     for kind, proc in procs.items():
         lines = proc.communicate("")[0].splitlines()
-        rows[kind] = count(sent, [bytes.fromhex(line) for line in lines])
-        rows[kind]["xruns"] = sum(1 for line in log.splitlines() if f"bench-{kind}" in line and "not finished" in line)
+        got = [(float(at), bytes.fromhex(data)) for at, data in map(str.split, lines)]
+        rows[kind] = count(sent, [data for _, data in got])
+        rows[kind]["latency"] = latency(batches, sent_at, got) if rows[kind]["intact"] == len(sent) else ""
+        rows[kind]["xruns"] = sum(1 for line in log.splitlines()
+                                  if f"bench-{kind}" in line and "not finished" in line)
     return rows
 
 
@@ -192,13 +212,13 @@ def main() -> None:
                       f"| {r['summary']} |", flush=True)
         else:
             print("| chords | every | load | receiver | sent | intact | missing | invented | neighbour copies "
-                  "| xruns |")
-            print("|---|---|---|---|---|---|---|---|---|---|")
+                  "| xruns | latency p50 / p99 ms |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|")
             for notes, period in CASES:
                 for kind, r in receivers(server, notes, period, args.seconds, args.load).items():
                     print(f"| {notes} notes | {period * 1000:.0f} ms | {args.load} | {kind} | {r['sent']} | "
                           f"{r['intact']} ({100 * r['intact'] / r['sent']:.2f}%) | {r['missing']} | "
-                          f"{r['invented']} | {r['neighbour copies']} | {r['xruns']} |",
+                          f"{r['invented']} | {r['neighbour copies']} | {r['xruns']} | {r['latency']} |",
                           flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
