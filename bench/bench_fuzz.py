@@ -23,6 +23,7 @@ from tests.live import fuzz  # noqa: E402
 from tests.live.instrument import Instrument  # noqa: E402
 from tests.live.jack_server import JackServer  # noqa: E402
 
+XRUN = re.compile(r"client = (.+?) was not finished")  # jackd: that client's cycle ran past its period
 SUMMARY = re.compile(r"lateness p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms; late ticks (\d+)/(\d+);"
                      r".*rollbacks (\d+)")
 
@@ -57,6 +58,7 @@ def run(seconds: float, seed: int, bundle: str | None) -> dict:
         finally:
             inst.close()
         stderr = inst.stderr()
+        xruns = collections.Counter(XRUN.findall(server.read_log()))
         sent_lengths = fuzz.longest_notes(track_messages(take, "model"))
     found = SUMMARY.search(stderr)
     lengths = fuzz.longest_notes(inst.received)
@@ -64,7 +66,7 @@ def run(seconds: float, seed: int, bundle: str | None) -> dict:
             "tracebacks": stderr.count("Traceback"), "sounding": len(fuzz.unreleased(inst.received)),
             "notes": len(lengths), "longest": lengths[0] if lengths else 0.0,
             "over": sum(1 for x in lengths if x > 5.05), "longest sent": sent_lengths[0] if sent_lengths else 0.0,
-            "summary": found.groups() if found else None,
+            "summary": found.groups() if found else None, "xruns": xruns,
             "stderr": stderr}
 
 
@@ -86,10 +88,11 @@ def main() -> None:
         lateness = "no summary line | | "
     print("| seconds | seed | fuzzed messages (storm, chord, sysex, malformed, clock) | crashes | sounding at end "
           "| model notes | longest / over 5.05 s (at the port: longest) | lateness p50 / p99 / max | late ticks | rollbacks | load avg |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.seconds:.0f} | {args.seed} | {sum(sent.values())} ({sent['storm']}, {sent['chord']}, "
           f"{sent['sysex']}, {sent['malformed']}, {sent['clock']}) | {crashes} | {r['sounding']} | {r['notes']} | "
-          f"{r['longest']:.2f} s / {r['over']} ({r['longest sent']:.2f} s) | {lateness} | {load_start:.1f} -> {load_end:.1f} |")
+          f"{r['longest']:.2f} s / {r['over']} ({r['longest sent']:.2f} s) | {lateness} | {load_start:.1f} -> {load_end:.1f} | "
+          f"{', '.join(f'{name} {n}' for name, n in r['xruns'].most_common()) or 'none'} |")
     if crashes or not r["summary"]:
         print(r["stderr"][-3000:], file=sys.stderr)
 

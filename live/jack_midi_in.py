@@ -135,17 +135,25 @@ def _serve(client_name: str, port_name: str, sources: list[str]) -> None:
     while not done.is_set():
         ready.wait(0.1)
         ready.clear()
-        try:
-            while pending:
-                _write_all(out, pending.popleft())
-        except OSError:  # the parent is gone
+        if not _drain(pending, out):
             return
         if dropped[0] > reported:
             reported = dropped[0]
             print(f"warning: MIDI input fell behind; {reported} JACK cycles of events dropped", file=sys.stderr)
     if not lost.is_set():  # a client whose server died is left alone: closing it could block
         client.deactivate()
+        _drain(pending, out)  # what arrived before the close still reaches the parent
         client.close()
+
+
+def _drain(pending: collections.deque, fd: int) -> bool:
+    """Write the pending cycles to the parent; False if the parent is gone."""
+    try:
+        while pending:
+            _write_all(fd, pending.popleft())
+    except OSError:
+        return False
+    return True
 
 
 def _write_all(fd: int, data: bytes) -> None:
