@@ -1,6 +1,7 @@
 """Fuzzed input through a private JACK server into `performance_rnn_live --no-tui` (duet, the shipped model
 unless --bundle_file): storms, chords, sysex to 8 KB, malformed bytes, clock to 5 kHz (tests/live/fuzz.py).
-A JACK listener on the instrument's output collects what a synth would hear.
+Three views of the model's notes: the tests' JACK listener (live.jack_midi_in, Python), jack_midi_dump (C) and
+the instrument's own take (`--record`: what it sent at its port). jackd's xruns are counted per client.
 
 Targets: 0 crashes, 0 notes sounding at the end, no model note longer than 5.05 s at the listener, lateness
 p99 <= 1 ms (from the instrument's summary line at exit). Prints a Markdown table row.
@@ -12,6 +13,7 @@ import argparse
 import collections
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +44,36 @@ def track_messages(path: Path, name: str) -> list:
     return out
 
 
+def dump_listener(env: dict, source: str) -> subprocess.Popen:
+    """jack_midi_dump (C: its process callback never waits for an interpreter lock) on `source`."""
+    proc = subprocess.Popen(["jack_midi_dump", "-a", "fuzz-dump"], env=env, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["jack_connect", source, "fuzz-dump:input"], env=env, capture_output=True).returncode:
+        if time.monotonic() > deadline:
+            raise RuntimeError("jack_midi_dump's port never appeared")
+        time.sleep(0.1)
+    return proc
+
+
+def dumped_messages(text: str, rate: int = 48000) -> list:
+    """[(seconds, Message)] from jack_midi_dump -a lines: "  46848: 90 3c 64 note on ..."."""
+    import mido
+
+    out = []
+    for line in text.splitlines():
+        frames, _, rest = line.partition(":")
+        data = []
+        for token in rest.split():
+            if len(token) != 2 or any(c not in "0123456789abcdef" for c in token):
+                break
+            data.append(int(token, 16))
+        try:
+            out.append((int(frames) / rate, mido.Message.from_bytes(data)))
+        except (ValueError, IndexError):
+            continue
+    return out
+
+
 def run(seconds: float, seed: int, bundle: str | None) -> dict:
     events = fuzz.schedule(seed, seconds)
     with JackServer() as server, tempfile.TemporaryDirectory() as tmp:
@@ -49,6 +81,8 @@ def run(seconds: float, seed: int, bundle: str | None) -> dict:
         take = Path(tmp) / "take.mid"  # what the instrument sent at its port, beside what the listener heard
         args = ["--seed", seed, "--mode", "duet", "--record", take] + (["--bundle_file", bundle] if bundle else [])
         inst = Instrument(server, "fuzzed", *args, tmp_path=Path(tmp)).start().connect()
+        output = next(n for n in inst.backend.get_input_names() if n.endswith(":fuzzed"))
+        dump = dump_listener({**os.environ, **server.env}, output)
         try:
             fuzz.play(events, inst.send_bytes)
             time.sleep(1.0)
@@ -57,6 +91,8 @@ def run(seconds: float, seed: int, bundle: str | None) -> dict:
             code = inst.wait(60)
         finally:
             inst.close()
+            dump.terminate()
+        dumped = fuzz.longest_notes(dumped_messages(dump.communicate()[0]))
         stderr = inst.stderr()
         xruns = collections.Counter(XRUN.findall(server.read_log()))
         sent_lengths = fuzz.longest_notes(track_messages(take, "model"))
@@ -66,6 +102,7 @@ def run(seconds: float, seed: int, bundle: str | None) -> dict:
             "tracebacks": stderr.count("Traceback"), "sounding": len(fuzz.unreleased(inst.received)),
             "notes": len(lengths), "longest": lengths[0] if lengths else 0.0,
             "over": sum(1 for x in lengths if x > 5.05), "longest sent": sent_lengths[0] if sent_lengths else 0.0,
+            "longest dumped": dumped[0] if dumped else 0.0, "over dumped": sum(1 for x in dumped if x > 5.05),
             "summary": found.groups() if found else None, "xruns": xruns,
             "stderr": stderr}
 
@@ -87,11 +124,12 @@ def main() -> None:
     else:
         lateness = "no summary line | | "
     print("| seconds | seed | fuzzed messages (storm, chord, sysex, malformed, clock) | crashes | sounding at end "
-          "| model notes | longest / over 5.05 s (at the port: longest) | lateness p50 / p99 / max | late ticks | rollbacks | load avg |")
+          "| model notes | longest / over 5.05 s: listener; jack_midi_dump; the take | lateness p50 / p99 / max | late ticks | rollbacks | load avg |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.seconds:.0f} | {args.seed} | {sum(sent.values())} ({sent['storm']}, {sent['chord']}, "
           f"{sent['sysex']}, {sent['malformed']}, {sent['clock']}) | {crashes} | {r['sounding']} | {r['notes']} | "
-          f"{r['longest']:.2f} s / {r['over']} ({r['longest sent']:.2f} s) | {lateness} | {load_start:.1f} -> {load_end:.1f} | "
+          f"{r['longest']:.2f} s / {r['over']}; {r['longest dumped']:.2f} s / {r['over dumped']}; "
+          f"{r['longest sent']:.2f} s | {lateness} | {load_start:.1f} -> {load_end:.1f} | "
           f"{', '.join(f'{name} {n}' for name, n in r['xruns'].most_common()) or 'none'} |")
     if crashes or not r["summary"]:
         print(r["stderr"][-3000:], file=sys.stderr)
