@@ -9,23 +9,26 @@ collection, a long C call, a preempted thread), RtMidi reads on from a buffer th
 checking jack_midi_event_get's result, hands over the previous message again in place of the real one
 (bench/bench_chords.py: 34% of 60-note chords wrong, every wrong one a copy of its neighbour). A JACK-Client
 callback in the instrument's process needs the same lock every cycle and lost even more. The child's lock
-is free: its callback copies the events, a writer thread pipes them, nothing else runs there.
+is free: its JACK callback writes the events straight into the pipe, and nothing else runs there.
 
 Pipe protocol (child -> parent): one text line, "ok <full port name>" or "error <text>", then frames of a
 4-byte little-endian length and that many bytes (one MIDI event each)."""
 from __future__ import annotations
 
-import collections
+import fcntl
 import os
+import select
 import subprocess
 import sys
 import threading
 
 import mido
 
-from .clock import HELPER_PRIORITY, make_realtime
+from .clock import CLOCK_PRIORITY, HELPER_PRIORITY, make_realtime
 
-MAX_PENDING_CYCLES = 4096  # cycles the child's writer may fall behind; beyond it a cycle is dropped (counted)
+MAX_BACKLOG = 4 << 20  # bytes the child keeps while the parent is behind; beyond it a cycle is dropped (counted)
+PIPE_BYTES = 1 << 20  # the pipe's size (Linux F_SETPIPE_SZ)
+F_SETPIPE_SZ = 1031
 ACTIVE_SENSING = 0xFE  # dropped, as mido's RtMidi input does (ignore_types(active_sense=True))
 
 
@@ -92,71 +95,83 @@ class JackMidiInput:
 # ---- the child process ---------------------------------------------------------------------------------------
 
 def _serve(client_name: str, port_name: str, sources: list[str]) -> None:
+    """The child: one JACK thread that writes each cycle's events straight into the pipe (non-blocking), and
+    a main thread that only waits for the parent to go. No other thread ever holds this interpreter's lock
+    for long, so the JACK thread always gets it at once (a writer thread here, preempted while holding the
+    lock by the instrument's clock thread, once made this callback late too)."""
     import jack
 
     from .server_watch import quiet_libjack
 
     quiet_libjack()  # a dying server is reported once, by live.server_watch
     out = sys.stdout.fileno()
-    pending: collections.deque = collections.deque()
-    ready, done, lost = threading.Event(), threading.Event(), threading.Event()
-    dropped = [0]
+    _grow_pipe(out)
+    backlog = bytearray()  # bytes not yet in the pipe (no room, or before the header): the stream stays whole
+    dropped, streaming = [0], threading.Event()
+    lost = threading.Event()
     try:
         client = jack.Client(client_name, no_start_server=True)
         port = client.midi_inports.register(port_name)
     except jack.JackError as err:
-        os.write(out, f"error cannot open a JACK client: {err}\n".encode())
+        _write_all(out, f"error cannot open a JACK client: {err}\n".encode())
         return
 
     @client.set_process_callback
     def process(frames):
-        # JACK's real-time thread: copy the events and return.
+        # JACK's real-time thread: copy the events into the pipe and return; never blocks.
         frame = b"".join(len(data).to_bytes(4, "little") + bytes(data) for _, data in port.incoming_midi_events())
-        if not frame:
-            return
-        if len(pending) >= MAX_PENDING_CYCLES:
+        if len(backlog) + len(frame) > MAX_BACKLOG:
             dropped[0] += 1
-            return
-        pending.append(frame)
-        ready.set()
+        else:
+            backlog.extend(frame)
+        if backlog and streaming.is_set():
+            try:
+                del backlog[:os.write(out, backlog)]
+            except BlockingIOError:  # the parent is behind: the rest goes next cycle
+                pass
+            except OSError:  # the parent is gone
+                lost.set()
 
-    client.set_shutdown_callback(lambda status, reason: (lost.set(), done.set()))
+    client.set_shutdown_callback(lambda status, reason: lost.set())
     client.activate()
     try:
         for source in sources:
             client.connect(source, port)
     except jack.JackError as err:
-        os.write(out, f"error cannot connect {source!r} to {port.name!r}: {err}\n".encode())
+        _write_all(out, f"error cannot connect {source!r} to {port.name!r}: {err}\n".encode())
         return
-    os.write(out, f"ok {port.name}\n".encode())
-    threading.Thread(target=lambda: (sys.stdin.buffer.read(), done.set()), daemon=True).start()
-    make_realtime(HELPER_PRIORITY)  # this thread writes: never preempted while holding the lock
+    _write_all(out, f"ok {port.name}\n".encode())
+    os.set_blocking(out, False)
+    streaming.set()
+    _wait_for_parent(lost, dropped)
+    if not lost.is_set():  # a client whose server died is left alone: closing it could block
+        client.deactivate()
+        _write_all(out, bytes(backlog))  # what arrived before the close still reaches the parent
+        client.close()
+
+
+def _wait_for_parent(lost: threading.Event, dropped: list) -> None:
+    """Until stdin ends (the parent closed us or died) or the server goes."""
+    make_realtime(CLOCK_PRIORITY + 1)  # it holds the lock a few µs ten times a second: never preempted then
     reported = 0
-    while not done.is_set():
-        ready.wait(0.1)
-        ready.clear()
-        if not _drain(pending, out):
+    while not lost.is_set():
+        ready, _, _ = select.select([sys.stdin], [], [], 0.1)
+        if ready and not os.read(sys.stdin.fileno(), 4096):
             return
         if dropped[0] > reported:
             reported = dropped[0]
             print(f"warning: MIDI input fell behind; {reported} JACK cycles of events dropped", file=sys.stderr)
-    if not lost.is_set():  # a client whose server died is left alone: closing it could block
-        client.deactivate()
-        _drain(pending, out)  # what arrived before the close still reaches the parent
-        client.close()
 
 
-def _drain(pending: collections.deque, fd: int) -> bool:
-    """Write the pending cycles to the parent; False if the parent is gone."""
+def _grow_pipe(fd: int) -> None:
     try:
-        while pending:
-            _write_all(fd, pending.popleft())
-    except OSError:
-        return False
-    return True
+        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:  # not Linux, or above the system's limit: the default 64 KB does
+        pass
 
 
 def _write_all(fd: int, data: bytes) -> None:
+    os.set_blocking(fd, True)
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
