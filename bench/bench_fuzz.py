@@ -44,9 +44,11 @@ def track_messages(path: Path, name: str) -> list:
     return out
 
 
-def dump_listener(env: dict, source: str) -> subprocess.Popen:
-    """jack_midi_dump (C: its process callback never waits for an interpreter lock) on `source`."""
-    proc = subprocess.Popen(["jack_midi_dump", "-a", "fuzz-dump"], env=env, stdout=subprocess.PIPE, text=True)
+def dump_listener(env: dict, source: str, log: Path) -> subprocess.Popen:
+    """jack_midi_dump (C: its process callback never waits for an interpreter lock) on `source`, printing
+    into a file (a pipe read only at the end fills up, and then it skips events)."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(["jack_midi_dump", "-a", "fuzz-dump"], env=env, stdout=out)
     deadline = time.monotonic() + 10
     while subprocess.run(["jack_connect", source, "fuzz-dump:input"], env=env, capture_output=True).returncode:
         if time.monotonic() > deadline:
@@ -82,7 +84,7 @@ def run(seconds: float, seed: int, bundle: str | None) -> dict:
         args = ["--seed", seed, "--mode", "duet", "--record", take] + (["--bundle_file", bundle] if bundle else [])
         inst = Instrument(server, "fuzzed", *args, tmp_path=Path(tmp)).start().connect()
         output = next(n for n in inst.backend.get_input_names() if n.endswith(":fuzzed"))
-        dump = dump_listener({**os.environ, **server.env}, output)
+        dump = dump_listener({**os.environ, **server.env}, output, Path(tmp) / "dump.txt")
         try:
             fuzz.play(events, inst.send_bytes)
             time.sleep(1.0)
@@ -92,7 +94,8 @@ def run(seconds: float, seed: int, bundle: str | None) -> dict:
         finally:
             inst.close()
             dump.terminate()
-        dumped = fuzz.longest_notes(dumped_messages(dump.communicate()[0]))
+            dump.wait(10)
+        dumped = fuzz.longest_notes(dumped_messages((Path(tmp) / "dump.txt").read_text()))
         stderr = inst.stderr()
         xruns = collections.Counter(XRUN.findall(server.read_log()))
         sent_lengths = fuzz.longest_notes(track_messages(take, "model"))
