@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 JACKD = ("jackd", "-R", "-d", "dummy", "-r", "48000", "-p")
 PERIOD = 128  # frames: 2.67 ms at 48 kHz, JACK MIDI's delivery granularity
@@ -15,16 +16,37 @@ class JackError(RuntimeError):
     pass
 
 
-class JackServer:
-    """`with JackServer() as jack:` starts `jackd -n prnn-test-<pid>-<n>` and waits until it answers;
-    jack.env holds the variables a client needs. Stopping waits for the process to exit (a new server
-    with the same name cannot start before that)."""
+def _running_server_names() -> set[str]:
+    names = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith(b"jackd") and b"-n" in args[:-1]:
+            names.add(args[args.index(b"-n") + 1].decode(errors="replace"))
+    return names
 
-    _count = 0
+
+def _free_name(pool: int = 6) -> str:
+    running = _running_server_names()
+    for n in range(pool):
+        if f"prnn-test-{n}" not in running:
+            return f"prnn-test-{n}"
+    raise JackError(f"all {pool} test JACK server names are in use: stop some jackd processes")
+
+
+class JackServer:
+    """`with JackServer() as jack:` starts `jackd -n prnn-test-<n>` and waits until it answers; jack.env
+    holds the variables a client needs. Stopping waits for the process to exit (a new server with the same
+    name cannot start before that).
+
+    Names come from a small fixed pool, the first not in use by a running jackd: jackd keeps at most 8
+    servers in its shared registry, and a server killed uncleanly keeps its slot until a server of the same
+    name starts again; unique names would use the slots up for good."""
 
     def __init__(self, name: str | None = None, ready_timeout: float = 10.0, period: int = PERIOD):
-        JackServer._count += 1
-        self.name = name or f"prnn-test-{os.getpid()}-{JackServer._count}"
+        self.name = name or _free_name()
         self.ready_timeout = ready_timeout
         self.period = period
         self.proc: subprocess.Popen | None = None
