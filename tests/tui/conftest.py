@@ -49,8 +49,9 @@ def session():
     return build_session()
 
 
-async def wait_until(predicate, timeout=3.0):
-    """Poll (yielding to the app's loop) until predicate() is true; the scheduler applies commands async."""
+async def wait_until(predicate, timeout=10.0):
+    """Poll (yielding to the app's loop) until predicate() is true; the scheduler applies commands async.
+    The timeout only matters when a test fails: a loaded machine (the whole suite at once) can take seconds."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         if predicate():

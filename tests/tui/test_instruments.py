@@ -34,7 +34,7 @@ async def test_the_meters_show_the_synth_level_while_the_model_plays(tmp_path):
     async with app.run_test(size=SIZE):
         meters = app.main.query_one("Meters")
         assert await wait_until(lambda: meters.reading.audio is not None and meters.reading.audio[0] > -40,
-                                timeout=10)
+                                timeout=30), (meters.reading.audio, session.scheduler.tick)
         assert level_row(meters.reading.audio)[0].endswith(" dB")
     assert session.synth.listeners == []  # the panel closed its meter
 
