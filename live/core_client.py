@@ -18,6 +18,7 @@ from engine.errors import PerformanceRnnError
 
 from .commands import Panic, PlayerMessage, ResetModel
 from .pending import PendingEvent
+from .processes import stop_process
 from .scheduler import EngineError, StateChanged
 
 START_TIMEOUT = 60.0  # s: importing torch and loading a bundle on a cold, busy machine
@@ -221,11 +222,7 @@ class CoreClient:
 
     def _kill(self) -> None:
         """Wait for the core to end; SIGTERM (it panics and saves first) if it does not, SIGKILL last."""
-        for stop in (None, self.process.terminate, self.process.kill):
-            if stop is not None:
-                stop()
-            try:
-                self.process.wait(STOP_TIMEOUT)
-                return
-            except subprocess.TimeoutExpired:
-                pass
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            stop_process(self.process, STOP_TIMEOUT)

@@ -10,6 +10,8 @@ import sys
 import tempfile
 import time
 
+from .processes import stop_process
+
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 ALSA_SEQUENCER = "/dev/snd/seq"
 JACKD_ARGS = ("-R", "-d", "dummy", "-r", "48000", "-p", "128")
@@ -49,12 +51,7 @@ class PrivateJack:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 

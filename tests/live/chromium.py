@@ -17,6 +17,8 @@ from pathlib import Path
 
 import aiohttp
 
+from live.processes import stop_process
+
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync")
 
@@ -75,12 +77,7 @@ class Chromium:
     async def __aexit__(self, *exc):
         if hasattr(self, "http"):
             await self.http.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         shutil.rmtree(self.profile, ignore_errors=True)
 
     async def _devtools_port(self, timeout: float = 30.0) -> int:

@@ -116,15 +116,16 @@ class Rig:
         return [(t, m.type, m.note, m.velocity) for t, m in self.port.sent if m.type in ("note_on", "note_off")]
 
 
-def sounding_after(sent) -> set:
-    """(channel, note) pairs left sounding by a message log (note-on without a later note-off)."""
+def sounding_after(sent, panic_ends_notes: bool = True) -> set:
+    """(channel, note) pairs left sounding by a message log (note-on without a later note-off). Without
+    `panic_ends_notes`, CC 123 and 120 do not count (a synth may ignore them)."""
     sounding = set()
     for _, m in sent:
         if m.type == "note_on" and m.velocity > 0:
             sounding.add((m.channel, m.note))
         elif m.type in ("note_on", "note_off"):
             sounding.discard((m.channel, m.note))
-        elif m.type == "control_change" and m.control in (120, 123):
+        elif panic_ends_notes and m.type == "control_change" and m.control in (120, 123):
             sounding = {(c, n) for c, n in sounding if c != m.channel}
     return sounding
 

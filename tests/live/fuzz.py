@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import time
 
+from tests.live.fakes import sounding_after
+
 KINDS = ("storm", "chord", "sysex", "malformed", "clock", "rest")
 
 
@@ -101,10 +103,4 @@ def longest_notes(received) -> list[float]:
 def unreleased(received) -> set:
     """(channel, note) still on at the end of the log: a note-on without a later note-off (CC 123 or 120
     does not count: a synth may ignore them)."""
-    on = set()
-    for _, m in received:
-        if m.type == "note_on" and m.velocity > 0:
-            on.add((m.channel, m.note))
-        elif m.type in ("note_on", "note_off"):
-            on.discard((m.channel, m.note))
-    return on
+    return sounding_after(received, panic_ends_notes=False)

@@ -8,6 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from live.processes import stop_process
+
 JACKD = ("jackd", "-R", "-d", "dummy", "-r", "48000", "-p")
 PERIOD = 128  # frames: 2.67 ms at 48 kHz, JACK MIDI's delivery granularity
 
@@ -83,12 +85,7 @@ class JackServer:
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout)
         self.proc = None
         os.unlink(self.log.name)
 
