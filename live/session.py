@@ -39,7 +39,6 @@ from .sync.timing import SyncConfig
 from .settings import Settings
 from .voice import Voice
 
-LATENESS_BINS_MS = [0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, float("inf")]  # Session.stats' histogram
 SWITCH_INTERVAL = 0.001  # s; a thread waiting for the GIL (the MIDI callback) gets it within 1 ms, not 5
 
 
@@ -251,24 +250,8 @@ class Session:
         self.commands.put(command)
 
     def stats(self) -> dict:
-        """The figures a bench reads from outside: lateness and step time (ms), late ticks, input latency."""
-        s = self.scheduler.stats
-        ms = {name: {k: v * 1e3 if k != "n" else v for k, v in Stats.summary(values).items()}
-              for name, values in (("lateness", s.lateness), ("step", s.step_seconds),
-                                   ("input_latency", s.input_latency), ("wake", s.wake_lateness))}
-        lateness = np.maximum(np.asarray(s.lateness), 0.0) * 1e3
-        counts = np.histogram(lateness, bins=LATENESS_BINS_MS)[0].tolist() if len(lateness) else []
-        return {**ms, "late_ticks": s.late_ticks, "ticks": s.ticks, "rollbacks": s.rollbacks,
-                "late_over_2ms": self._ticks_over(0.002), "realtime": self.realtime,
-                "late_ticks_over_2ms": [(int(i), round(float(v) * 1e3, 2)) for i, v in enumerate(
-                    np.asarray(s.wake_lateness)) if v > 0.002][:40],  # (tick, ms)
-                "stalls": [(int(t), int(n)) for t, n in zip(np.asarray(s.stall_at), np.asarray(s.stall_ticks))][-20:],
-                "latest_sends": [(round(float(t), 3), round(float(v) * 1e3, 2)) for t, v in sorted(
-                    zip(np.asarray(s.sent_at), np.asarray(s.lateness)), key=lambda tv: -tv[1])[:5]],
-                "histogram": list(zip(LATENESS_BINS_MS[:-1], counts))}
-
-    def _ticks_over(self, seconds: float) -> int:
-        return int((np.asarray(self.scheduler.stats.wake_lateness) > seconds).sum())
+        """The figures a bench reads from outside (live.stats.Stats.report) and the clock's priority."""
+        return {**self.scheduler.stats.report(), "realtime": self.realtime}
 
     def summary(self) -> str:
         """One line: messages sent, lateness p50/p99/max, late ticks, model step p99, rollbacks."""
@@ -277,7 +260,7 @@ class Session:
         heard = Stats.summary(s.input_latency)
         return (f"sent {late['n']} messages; lateness p50 {late['p50'] * 1e3:.3f} ms, p99 {late['p99'] * 1e3:.3f} "
                 f"ms, max {late['max'] * 1e3:.3f} ms; late ticks {s.late_ticks}/{s.ticks} "
-                f"({self._ticks_over(0.002)} over 2 ms); model step p99 {step['p99'] * 1e3:.3f} ms; input heard "
+                f"({s.ticks_over(0.002)} over 2 ms); model step p99 {step['p99'] * 1e3:.3f} ms; input heard "
                 f"p99 {heard['p99'] * 1e3:.3f} ms; rollbacks {s.rollbacks}")
 
     def _on_input(self, msg) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+LATENESS_BINS_MS = [0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, float("inf")]  # Stats.report's histogram
 STATS_LIMIT = 1 << 19  # samples kept per figure: about 4.5 h of dense play; 4 MB each
 
 
@@ -45,6 +46,27 @@ class Stats:
     late_ticks: int = 0
     rollbacks: int = 0
     window_max: float = 0.0
+
+    def ticks_over(self, seconds: float) -> int:
+        return int((np.asarray(self.wake_lateness) > seconds).sum())
+
+    def report(self) -> dict:
+        """Everything in ms: percentiles, a lateness histogram, the worst sends and where the clock was late or
+        stalled. Vectorised: the core's serving thread computes it holding the interpreter lock."""
+        ms = {name: {k: v * 1e3 if k != "n" else v for k, v in Stats.summary(values).items()}
+              for name, values in (("lateness", self.lateness), ("step", self.step_seconds),
+                                   ("input_latency", self.input_latency), ("wake", self.wake_lateness))}
+        lateness, sent_at, wake = np.asarray(self.lateness), np.asarray(self.sent_at), np.asarray(self.wake_lateness)
+        counts = np.histogram(np.maximum(lateness, 0.0) * 1e3, bins=LATENESS_BINS_MS)[0].tolist()
+        late = np.flatnonzero(wake > 0.002)[:40]
+        worst = np.argsort(-lateness)[:5]
+        return {**ms, "late_ticks": self.late_ticks, "ticks": self.ticks, "rollbacks": self.rollbacks,
+                "late_over_2ms": self.ticks_over(0.002),
+                "late_ticks_over_2ms": [(int(i), round(float(wake[i]) * 1e3, 2)) for i in late],  # (tick, ms)
+                "stalls": list(zip(np.asarray(self.stall_at, int).tolist(),
+                                   np.asarray(self.stall_ticks, int).tolist()))[-20:],  # (tick, ticks skipped)
+                "latest_sends": [(round(float(sent_at[i]), 3), round(float(lateness[i]) * 1e3, 2)) for i in worst],
+                "histogram": list(zip(LATENESS_BINS_MS[:-1], counts))}
 
     @staticmethod
     def summary(values) -> dict:
