@@ -356,6 +356,8 @@ class InstrumentApp(SyncPanelMixin, KeyboardPlayMixin, InstrumentsMixin, MidiLea
         self.main.query_one(PendingEvents).show(self.bridge.pending(now, limit=6))
 
     def update_labels(self) -> None:
+        if not self.main.query("#scale"):
+            return  # shutting down (a timer fired late): the widgets are already gone
         s = self.state
         scale = scale_label(s.scale, s.root) if s.scale in SCALES else f"custom (root {s.root})"
         self.main.query_one("#scale", Static).update(

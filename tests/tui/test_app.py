@@ -306,3 +306,11 @@ async def test_with_sync_on_the_panel_shows_it_and_turns_the_groove_quantize(tmp
         await pilot.press("right_curly_bracket", "greater_than_sign")
         assert await wait_until(lambda: session.sync.status().quantize == 60.0
                                 and abs(session.sync.status().bpm - 101) < 1e-6)
+
+
+async def test_a_label_refresh_after_quit_is_harmless(session, tmp_path):
+    """Timers (the clock-priority label, learning polls) can fire while the app closes."""
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE):
+        pass
+    app.update_labels()
