@@ -74,7 +74,7 @@ class LoadedModel:
         optionally-conditioned model plays unconditioned; other conditioned models take Magenta's defaults."""
         ids = self._ids(events)
         if not len(ids):
-            return np.zeros((0, self.config.num_classes))
+            return np.zeros((0, self.config.num_classes), np.float32)
         if disable_conditioning is None:
             disable_conditioning = (self.config.optional_conditioning and notes_per_second is None
                                     and pitch_class_histogram is None)
@@ -90,7 +90,7 @@ class LoadedModel:
         if len(ids) < 2:
             return np.zeros(0)
         table = self.event_log_probs(ids[:-1], **controls)
-        return table[np.arange(len(ids) - 1), ids[1:]]
+        return table[np.arange(len(ids) - 1), ids[1:]].astype(np.float64)  # for sums over long pieces
 
     def _ids(self, events) -> np.ndarray:
         vocab = self.config.vocab

@@ -72,7 +72,7 @@ def test_sequence_log_probs_in_chunks_is_the_whole_sequence_forward():
         logits, state = stepper.step(ids[0, t:t + 1].numpy(), controls[0, t:t + 1].numpy(), state)
         rows.append(log_softmax(logits)[0])
     np.testing.assert_allclose(chunked, np.stack(rows), atol=1e-5)
-    assert chunked.dtype == np.float64 and chunked.shape == (100, config.num_classes)
+    assert chunked.dtype == np.float32 and chunked.shape == (100, config.num_classes)
 
 
 def test_step_leaves_the_given_state_alone_so_it_can_be_restored():
