@@ -4,7 +4,7 @@ For each condition the shipped model plays solo at 8 notes/s for --seconds, into
 server), with the Textual panel (headless driver: every frame is composed and rendered, only the terminal write
 is skipped) in this process and the core in its child process, exactly as `performance_rnn_live` runs. "busy"
 adds two CPU-bound processes (`while True: pass`) for the whole run: both cores are taken. The figures are the
-core's own (live.session.Session.stats): send lateness, late ticks, model step, and in duet the time from a
+core's own (live.session.Session.stats); the first row is the same core with no panel, idle, as the baseline: send lateness, late ticks, model step, and in duet the time from a
 player's note arriving to its being in the model's context (a JACK client plays 4 notes/s). Each figure is the
 median of --runs runs. Start-up: from launching `performance_rnn_live` (TUI, in a pseudo-terminal) to its first
 note at a JACK client.
@@ -92,6 +92,20 @@ def run_panel(mode: str, seconds: float, name: str) -> dict:
         core.stop_clock()
 
 
+def run_headless(seconds: float, name: str) -> dict:
+    """The same core with no panel: the baseline the panel's cost is judged against."""
+    config = SessionConfig(Settings(mode="solo", notes_per_second=8.0), seed=0,
+                           ports=PortConfig(no_input=True, virtual_name=name))
+    core = CoreClient(config)
+    try:
+        core.start_clock()
+        core.start()
+        time.sleep(1.0 + seconds)
+        return core.stats()
+    finally:
+        core.stop_clock()
+
+
 def median_row(label: str, runs: list[dict], load: str) -> list[str]:
     def med(path):
         values = [r[path[0]][path[1]] if len(path) == 2 else r[path[0]] for r in runs]
@@ -108,13 +122,16 @@ def load_text() -> str:
 
 
 def conditions(args):
-    for mode, hogs in (("solo", 0), ("solo", 2), ("duet", 2)):
+    for mode, hogs in (("headless", 0), ("solo", 0), ("solo", 2), ("duet", 2)):
         runs, loads = [], []
         for i in range(args.runs):
             with busy(hogs):
-                runs.append(run_panel(mode, args.seconds, f"core-{mode}-{hogs}-{i}"))
+                name = f"core-{mode}-{hogs}-{i}"
+                runs.append(run_headless(args.seconds, name) if mode == "headless" else
+                            run_panel(mode, args.seconds, name))
                 loads.append(load_text())
-        label = f"{mode}, panel on, {'idle' if not hogs else f'{hogs} busy processes'}"
+        label = ("solo, no panel (the core alone)" if mode == "headless" else
+                 f"{mode}, panel on, {'idle' if not hogs else f'{hogs} busy processes'}")
         yield median_row(label, runs, loads[-1])
 
 
