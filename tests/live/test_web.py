@@ -125,6 +125,12 @@ def _find(rows: list[str], text: str) -> tuple[int, int]:
     return next((r, row.index(text)) for r, row in enumerate(rows) if text in row)
 
 
+def _stable_blank(before: list[str], after: list[str], width: int) -> tuple[int, int]:
+    blank = " " * width
+    return next((r, c) for r, row in enumerate(before) for c in range(len(row) - width + 1)
+                if row[c:c + width] == blank and r < len(after) and after[r][c:c + width] == blank)
+
+
 class Panels:
     """The instrument's virtual output, heard by a listener per panel process (each opens the port anew)."""
 
@@ -196,8 +202,10 @@ async def test_panel_in_chromium_shows_the_knobs_and_quits_with_a_panic(panels):
         png = Image.open(io.BytesIO(await browser.screenshot()))
         assert png.size == (1280, 900)
         rows = screen["rows"]
-        row, col = _find(rows, " " * 14)  # 12 blank cells with a blank either side: no border line in the box
-        assert _ink(png, _cell_box(screen, row, col + 1, 12)) < 0.01
+        # 12 cells blank before and after the shot (the panel is live), two blank cells either side so no
+        # border line bleeds into the box.
+        row, col = _stable_blank(rows, (await browser.screen_text())["rows"], 16)
+        assert _ink(png, _cell_box(screen, row, col + 2, 12)) < 0.01
         for knob in KNOBS:
             assert _ink(png, _cell_box(screen, *_find(rows, knob.label), len(knob.label))) > 0.05, knob.label
         assert panels.pids()
