@@ -56,6 +56,9 @@ class CoreClient:
         self._view: dict = {"t0": None, "pending": [], "pending_at": 0.0, "recording": False, "realtime": False,
                             "audio": None, "sync": None}
         self._lock = threading.Lock()  # one call at a time: the reply is the next message on the pipe
+        # Every write to the pipe, for commands too: two threads writing at once (a knob on the UI thread, a
+        # model swap on a worker) could interleave their bytes. Held only for the write, never for a reply.
+        self._write_lock = threading.Lock()
         self._closed = False
         self._reader = threading.Thread(target=self._read_news, name="core-news", daemon=True)
 
@@ -89,6 +92,9 @@ class CoreClient:
 
     def sync_status(self):
         return self._view.get("sync")
+
+    def set_sync_mode(self, mode: str) -> None:
+        self._call("set_sync_mode", mode)
 
     def now(self) -> float:
         """Seconds since the core's clock started: both processes read the same CLOCK_MONOTONIC."""
@@ -149,7 +155,8 @@ class CoreClient:
 
     def send(self, command) -> None:
         try:
-            self._requests.send(("send", command))
+            with self._write_lock:
+                self._requests.send(("send", command))
         except (OSError, ValueError):
             pass  # the core is gone: the reader has told the panel
 
@@ -190,7 +197,8 @@ class CoreClient:
     def _call(self, name: str, *args):
         with self._lock:
             try:
-                self._requests.send(("call", name, args))
+                with self._write_lock:
+                    self._requests.send(("call", name, args))
                 kind, result = self._requests.recv()
             except (OSError, EOFError, ValueError) as err:
                 raise CoreError(f"the real-time core is gone ({name}: {err or type(err).__name__})") from None
