@@ -31,7 +31,7 @@ from .commands import Command
 VIEW_SECONDS = 0.05
 OUTBOX_LIMIT = 20_000  # messages kept while the UI does not read (a frozen UI): the oldest are dropped
 CALLS = ("stop_clock", "start", "stop", "summary", "stats", "toggle_recording", "input_names", "output_names",
-         "use_input", "use_output", "model_names", "swap_model", "current_settings")
+         "use_input", "use_output", "model_names", "swap_model", "current_settings", "set_sync_mode")
 PR_SET_PDEATHSIG = 1
 
 

@@ -38,9 +38,10 @@ def program_label(number: int) -> str:
     return f"{number} {GM_NAMES[number - 1]}"
 
 
-def program_messages(model: int, player: int, model_channel: int) -> list[mido.Message]:
-    """GM numbers 1..128 and a 0-based channel: program_change for the model's channel, and the player's
-    program on every other melodic channel."""
-    out = [mido.Message("program_change", channel=model_channel, program=model - 1)]
-    return out + [mido.Message("program_change", channel=c, program=player - 1)
+def program_messages(settings) -> list[tuple[str, mido.Message]]:
+    """The program changes `settings` (live.settings.Settings) asks for, each with the part of a take that
+    plays on its channel: the model's program on its channel, the player's on every other melodic one."""
+    model_channel = settings.channel - 1
+    out = [("model", mido.Message("program_change", channel=model_channel, program=settings.program - 1))]
+    return out + [("player", mido.Message("program_change", channel=c, program=settings.player_program - 1))
                   for c in range(16) if c not in (model_channel, DRUM_CHANNEL)]

@@ -11,6 +11,7 @@ from .midi_output import is_note_off, is_note_on
 from .take_journal import TEMPO, TICKS_PER_BEAT, TakeJournal, RecordPathError, check_record_path, sidecar_path
 
 PARTS = ("player", "model")
+RECORDED_TYPES = ("note_on", "note_off", "program_change")
 
 
 class Recorder:
@@ -33,7 +34,7 @@ class Recorder:
         self.tempo, self.origin = mido.bpm2tempo(bpm), max(0.0, origin)
 
     def add(self, part: str, seconds: float, msg) -> None:
-        if part in PARTS and msg.type in ("note_on", "note_off"):
+        if part in PARTS and msg.type in RECORDED_TYPES:
             self._events.append((part, max(0.0, seconds), bytes(msg.bytes())))
 
     def start(self) -> None:
@@ -62,9 +63,12 @@ class Recorder:
         return midi
 
     def _track(self, events, part: str, end: float) -> mido.MidiTrack:
-        timed, sounding = [], set()
+        timed, sounding, programs = [], set(), []
         for p, seconds, msg in events:
             if p != part:
+                continue
+            if msg.type == "program_change":
+                programs.append((seconds, msg))
                 continue
             key = (msg.channel, msg.note)
             if is_note_on(msg):
@@ -76,6 +80,10 @@ class Recorder:
             timed.append((seconds, msg))
         # A note still held when the session ended (the player's hand) ends with the recording.
         timed += [(end, mido.Message("note_off", channel=c, note=n)) for c, n in sorted(sounding)]
+        # Programs first at equal times, and only on channels this part plays (the player's program goes out
+        # on 14 channels in case a keyboard changes channel; a take keeps the ones it used).
+        played = {msg.channel for _, msg in timed}
+        timed = [(t, m) for t, m in programs if m.channel in played] + timed
         track = mido.MidiTrack([mido.MetaMessage("track_name", name=part, time=0)])
         last = 0
         for seconds, msg in sorted(timed, key=lambda item: item[0]):

@@ -299,9 +299,9 @@ class Scheduler:
             self._send_programs()
 
     def _send_programs(self) -> None:
-        s = self.settings
-        for m in program_messages(s.program, s.player_program, s.channel - 1):
-            self.output.send(m)
+        for part, msg in program_messages(self.settings):
+            for m in self.output.send(msg):
+                self._record(part, self.clock.now(), m)  # a take replays with the instruments heard
 
     def _player(self, cmd: PlayerMessage, tick: int) -> None:
         msg = cmd.message

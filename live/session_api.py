@@ -16,6 +16,7 @@ from engine.errors import ConfigError
 from .commands import Panic, PlayerMessage, ResetModel, SetControl
 from .pending import PendingEvent, pending_events
 from .ports import PortError, input_names, output_names
+from .programs import program_messages
 from .recorder import Recorder
 from .synth_meter import SynthMeter
 from .user_config import list_bundles, resolve_model
@@ -64,8 +65,12 @@ class SessionControl:
             self._meter = SynthMeter(self.session.synth).start()
 
     def sync_status(self):
-        """live.sync.timing.SyncStatus, or None with sync off."""
+        """live.sync.timing.SyncStatus (its `shown`: is there anything to show)."""
         return self.session.sync.status()
+
+    def set_sync_mode(self, mode: str) -> None:
+        """Follow MIDI clock ('midi'), a Link session ('link') or nobody ('off'). ConfigError if it cannot."""
+        self.session.sync.switch(mode)
 
     def audio_level(self) -> tuple[float, float] | None:
         """(rms, peak) dBFS of what the built-in synth plays, or None without one."""
@@ -143,7 +148,10 @@ class SessionControl:
             return f"recording {'resumed' if self.recording else 'paused'} (saved to {fixed.path} on exit)"
         if self._recorder is None:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            self._recorder = TakeRecorder(self.recordings_dir / f"performance-rnn-live-{stamp}.mid", self.now())
+            start = self.now()
+            self._recorder = TakeRecorder(self.recordings_dir / f"performance-rnn-live-{stamp}.mid", start)
+            for part, msg in program_messages(self.settings):  # the instruments in force when the take begins
+                self._recorder.add(part, start, msg)
             scheduler.recorder = self._recorder
             return f"recording to {self._recorder.path}"
         return f"saved recording {self._finish_recording()}"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 
+from engine.errors import ConfigError
+
 from ..ports import PortConfig, open_inputs
-from .timing import SyncConfig, Timing, Transport
+from .link import LinkSession
+from .timing import SetSyncMode, SyncConfig, Timing, Transport
 
 CLOCK_TYPES = ("clock", "start", "continue", "stop", "songpos")
 REPEAT_SECONDS = 2.0  # the same notice again within this long is dropped (a bad clock sends 24 per beat)
@@ -18,14 +21,32 @@ class SyncHook:
         self.clock = clock
         self.on_event = on_event
         self._last_notice = ("", 0.0)
-        self.timing = Timing(config, lookahead_seconds, self.notify, clock.now) if config.active else None
+        # Always there, even with sync off at launch: the panel can switch it on, and free time costs the
+        # clock a few microseconds a pass.
+        self.timing = Timing(config, lookahead_seconds, self.notify, clock.now)
         self.ports: list = []
-        if self.timing is not None and self.timing.link is not None:
-            self.timing.link.on_transport = lambda kind, t: self.commands.put(Transport(kind, t))
+        if self.timing.link is not None:
+            self._follow_transport(self.timing.link)
+
+    def _follow_transport(self, link) -> None:
+        link.on_transport = lambda kind, t: self.commands.put(Transport(kind, t))
 
     def status(self):
-        """A SyncStatus for a panel, or None with sync off."""
-        return self.timing.status() if self.timing is not None else None
+        """A SyncStatus for a panel."""
+        return self.timing.status()
+
+    def switch(self, mode: str) -> None:
+        """Follow MIDI clock, Link or nobody from now on; any thread but the clock's, which does the switch.
+        A Link peer is built here (sockets, threads); one switched away from is closed at the next switch."""
+        if self.config.clock_out and mode != "off":
+            raise ConfigError("sync: we send the clock (--clock-out), so we cannot follow another one")
+        while self.timing.retired_links:
+            self.timing.retired_links.pop().close()
+        link = None
+        if mode == "link" and self.config.mode != "link":
+            link = LinkSession(self.timing.bpm, self.clock.now)  # ConfigError without LinkPython-extern
+            self._follow_transport(link)
+        self.commands.put(SetSyncMode(mode, link))
 
     def notify(self, text: str) -> None:
         """Any thread; never blocks (on_event is the session's non-blocking callback)."""
@@ -41,7 +62,7 @@ class SyncHook:
         """True if `msg` was clock or transport (taken here, so ticks never wake the scheduler)."""
         if msg.type not in CLOCK_TYPES:
             return False
-        tracker = self.timing.tracker if self.timing is not None else None
+        tracker = self.timing.tracker
         if tracker is not None:
             kind = tracker.feed(msg, t, source)
             if kind is not None:
@@ -60,8 +81,10 @@ class SyncHook:
             port.callback = None
             port.close()
         self.ports.clear()
-        if self.timing is not None and self.timing.link is not None:
-            self.timing.link.close()
-        if recorder is not None and self.timing is not None:
+        if recorder is not None and self.timing.status().shown:
             origin = self.timing.open_at - t0 if self.config.mode != "off" else 0.0
             recorder.set_tempo(self.timing.bpm, origin)
+        for link in [self.timing.link, *self.timing.retired_links]:
+            if link is not None:
+                link.close()
+        self.timing.retired_links.clear()

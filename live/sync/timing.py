@@ -87,7 +87,19 @@ class SetLinkPlaying(Command):
     playing: bool
 
 
-SYNC_COMMANDS = (Transport, SetQuantize, SetBpm, SetLinkPlaying)
+@dataclass(frozen=True)
+class SetSyncMode(Command):
+    """Follow a MIDI clock, a Link session, or nobody (free time) from now on. `link` is the LinkSession for
+    'link', built off the clock thread (it opens sockets and threads)."""
+    mode: str
+    link: object = None
+
+    def __post_init__(self):
+        if self.mode not in SYNC_MODES:
+            raise ConfigError(f"sync mode must be one of {', '.join(SYNC_MODES)}, not {self.mode!r}")
+
+
+SYNC_COMMANDS = (Transport, SetQuantize, SetBpm, SetLinkPlaying, SetSyncMode)
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,12 @@ class SyncStatus:
     quantize: float
     grid: str
     link_peers: int | None  # None unless --sync=link
+    clock_out: bool = False
+
+    @property
+    def shown(self) -> bool:
+        """Worth a line on the panel: following someone, leading with our clock, or quantizing."""
+        return self.mode != "off" or self.clock_out or self.quantize > 0
 
 
 class Timing:
@@ -114,6 +132,7 @@ class Timing:
         self._snap_next = False  # the first note after Start lands on a grid line whatever the amount
         self._shifts: dict = {}  # (channel, note) -> seconds its note-on moved; its note-off moves as much
         self._free: Timeline | None = None
+        self.retired_links: list = []  # Link sessions switched away from, for the session to close off this thread
         self._clock_tick = 0
         self._pending_out: list = []
 
@@ -143,7 +162,7 @@ class Timing:
     def status(self) -> SyncStatus:
         c = self.config
         peers = self.link.peers if self.link is not None else None
-        return SyncStatus(c.mode, self.bpm, self.playing, c.quantize, c.grid, peers)
+        return SyncStatus(c.mode, self.bpm, self.playing, c.quantize, c.grid, peers, c.clock_out)
 
     # ---- placing the model's notes ---------------------------------------------------------------------
 
@@ -187,6 +206,8 @@ class Timing:
         if isinstance(cmd, SetBpm):
             self._set_bpm(cmd.bpm, now)
             return None
+        if isinstance(cmd, SetSyncMode):
+            return self._switch(cmd.mode, cmd.link, now)
         if isinstance(cmd, SetLinkPlaying):
             if self.link is None:
                 self.notify("sync: play/stop of a Link session needs --sync=link")
@@ -199,6 +220,34 @@ class Timing:
             return "panic"
         self._start(cmd.time)
         return "refresh"
+
+    def _switch(self, mode: str, link, now: float) -> str | None:
+        """Change whom we follow. Free time picks up the grid where the followed clock left it; following
+        waits for the DAW's Start (MIDI) or the session's transport (Link), silent meanwhile."""
+        if link is not None and mode != "link":
+            self.retired_links.append(link)
+        if mode == self.config.mode:
+            return None
+        followed, was_playing = self.timeline(), self.playing
+        if self.link is not None:
+            self.link.on_transport = None
+            self.retired_links.append(self.link)
+        self.config.mode, self.link = mode, link
+        self.tracker = ClockTracker(notify=self.notify) if mode == "midi" else None
+        if mode == "off":
+            if followed is not None:
+                self._free, self.config.bpm = followed, followed.bpm
+            self.playing, self.open_at = True, now
+            self.notify(f"sync off: free time at {self.bpm:.1f} BPM")
+        elif mode == "midi":
+            self.playing = False
+            self.notify("sync: following MIDI clock from the input; the model plays after the DAW's Start")
+        else:
+            self.playing = False
+            self.notify(f"sync: Link session at {link.bpm:.1f} BPM, {link.peers} peers")
+            if link.playing:
+                self._start(now)
+        return "panic" if was_playing and not self.playing else "refresh"
 
     def _start(self, t: float) -> None:
         self.open_at = self._opening(t)

@@ -93,6 +93,22 @@ def test_recorder_writes_player_and_model_tracks_with_real_times_atomically(tmp_
     assert [p.name for p in tmp_path.iterdir()] == ["take.mid"]  # no temp file left behind
 
 
+def test_a_take_keeps_the_program_changes_of_the_channels_it_plays(tmp_path):
+    rec = Recorder(tmp_path / "take.mid")
+    for channel in range(3):  # the player's program goes to every channel; the player plays on channel 2
+        rec.add("player", 0.0, mido.Message("program_change", channel=channel, program=11))
+    rec.add("model", 0.0, mido.Message("program_change", channel=0, program=0))
+    rec.add("player", 0.5, note("note_on", 60).copy(channel=2))
+    rec.add("model", 0.75, note("note_on", 67, 90))
+    rec.add("model", 1.0, mido.Message("program_change", channel=0, program=40))  # changed while playing
+    rec.add("model", 1.25, note("note_off", 67))
+    midi = mido.MidiFile(rec.save())
+    player, model = ([(m.type, m.channel, getattr(m, "program", None)) for m in t if not m.is_meta]
+                     for t in midi.tracks[1:])
+    assert player[0] == ("program_change", 2, 11) and [m for m in player if m[0] == "program_change"] == [player[0]]
+    assert model[0] == ("program_change", 0, 0) and ("program_change", 0, 40) in model
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--lookahead_ms", "5000", "--no-tui"], "error: argument --lookahead_ms: must be a number in range "
                                              "10..1000 ms, not 5000.0"),

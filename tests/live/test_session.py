@@ -43,6 +43,7 @@ def test_session_plays_records_and_swaps_models_between_ticks(tiny_bundle_path, 
     assert sounding_after(port.sent) == set() and port.closed
     model = next(t for t in mido.MidiFile(path).tracks if t.name == "model")
     assert any(m.type == "note_on" for m in model)
+    assert next(m for m in model if not m.is_meta).type == "program_change"  # replays with the instrument heard
 
 
 def test_panic_command_silences_now_and_play_goes_on():

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from engine.errors import ConfigError
 from live.sync.grid import grid_ticks
 from live.sync.tempo import PPQN, ClockTracker
-from live.sync.timing import SetBpm, SyncConfig, Timing, Transport
+from live.sync.timing import SetBpm, SetSyncMode, SyncConfig, Timing, Transport
 
 CLOCK = mido.Message("clock")
 
@@ -179,3 +179,24 @@ def test_midi_sync_is_silent_until_start_then_snaps_the_first_note_to_the_bar():
     assert first == pytest.approx(t + 0.125)  # unquantized play, but the first note lands on a 1/16 line
     assert placed(timing, t + 0.1, 64, t) == t + 0.1
     assert timing.apply(Transport("stop", t + 1), t + 1) == "panic" and placed(timing, t + 1.1, 60, t + 1) is None
+
+
+def test_switching_whom_to_follow_gates_the_model_and_keeps_the_grid():
+    timing = Timing(SyncConfig(quantize=100, bpm=120), lookahead_seconds=0.2)
+    timing.begin(0.0)
+    assert timing.apply(SetSyncMode("midi"), 1.0) == "panic"  # the model was playing: it waits for Start
+    assert not timing.playing and placed(timing, 1.1, 60, 1.0) is None
+    t = feed_clock(timing.tracker, 90, 2, start=1.0)
+    timing.tracker.feed(mido.Message("start"), t)
+    assert timing.apply(Transport("start", t), t) == "refresh" and timing.playing
+    assert timing.apply(SetSyncMode("off"), t + 0.5) == "refresh"
+    assert timing.playing and timing.tracker is None and timing.bpm == pytest.approx(90, abs=0.01)
+    sixteenth = 60 / 90 / 4  # free time goes on in the DAW's tempo and phase
+    lines = (placed(timing, t + 0.61, 64, t + 0.5) - t) / sixteenth
+    assert lines == pytest.approx(round(lines), abs=1e-3)
+    assert timing.apply(SetSyncMode("off"), t + 0.6) is None  # already there: nothing to do
+
+
+def test_an_unknown_sync_mode_is_refused():
+    with pytest.raises(ConfigError, match="sync mode must be one of off, midi, link"):
+        SetSyncMode("ableton")

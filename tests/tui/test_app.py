@@ -308,6 +308,32 @@ async def test_with_sync_on_the_panel_shows_it_and_turns_the_groove_quantize(tmp
                                 and abs(session.sync.status().bpm - 101) < 1e-6)
 
 
+async def test_the_panel_switches_whom_to_follow(tmp_path):
+    from live.sync.timing import SyncConfig
+    from tests.tui.conftest import build_session
+
+    session = build_session()
+    app = make_app(session, refresh_hz=0, presets=[], cc_map_path=None, recordings_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("vertical_line")
+        assert await wait_until(lambda: session.sync.status().mode == "midi")
+        app.refresh_view()
+        line = str(app.main.query_one("#sync").render())
+        assert app.main.query_one("#sync").display and "midi" in line and "waiting" in line
+        await pilot.press("vertical_line")
+        assert await wait_until(lambda: session.sync.status().mode == "link")
+        await pilot.press("vertical_line")
+        assert await wait_until(lambda: session.sync.status().mode == "off" and session.sync.timing.playing)
+        app.refresh_view()
+        assert not app.main.query_one("#sync").display
+    leader = build_session(sync=SyncConfig(clock_out=True))
+    app = make_app(leader, refresh_hz=0, presets=[], cc_map_path=None, recordings_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("vertical_line")
+        await pilot.pause(0.2)
+        assert leader.sync.status().mode == "off"  # we lead with our clock: following is refused, with a notice
+
+
 async def test_a_label_refresh_after_quit_is_harmless(session, tmp_path):
     """Timers (the clock-priority label, learning polls) can fire while the app closes."""
     app = app_for(session, tmp_path)

@@ -90,7 +90,8 @@ def test_the_player_channel_is_never_the_models():
 
 def heard(session):
     """Note messages the scheduler took in as player input (the recorded player track)."""
-    return [(m.type, m.note) for part, _, m in session.scheduler.recorder.events if part == "player"]
+    return [(m.type, m.note) for part, _, m in session.scheduler.recorder.events
+            if part == "player" and m.type in ("note_on", "note_off")]
 
 
 async def test_piano_keys_reach_the_model_as_player_input_and_letters_lose_their_bindings(session, tmp_path):
