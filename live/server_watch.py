@@ -31,6 +31,15 @@ def _open_client(name: str):
     return jack.Client(name, no_start_server=True)
 
 
+def _abandon(client) -> None:
+    """A client whose server died must never be closed: jack_client_close then crashes inside libjack, at once
+    or when the collector finalises the client at exit (a segfault after the summary line, exit -11).
+    python-jack-client's close() skips a NULL handle, so forget the handle."""
+    import jack
+
+    client._ptr = jack._ffi.NULL
+
+
 class ServerWatch:
     """on_lost(reason) runs once per loss (on a helper thread); with `reconnect`, on_back() runs when the
     server answers again. Does nothing unless mido talks to JACK."""
@@ -71,7 +80,9 @@ class ServerWatch:
         while not self._stop.is_set():
             if not self.lost.wait(self.interval) or self._stop.is_set():
                 continue
-            self._client = None  # its server is gone: closing it could block
+            if self._client is not None:
+                _abandon(self._client)
+            self._client = None
             self.on_lost(self.reason)
             if not self.reconnect:
                 return
