@@ -19,6 +19,7 @@ from engine.bundle_info import shipped_models_help  # noqa: E402
 from .clock import HELPER_PRIORITY, make_realtime
 from .ports import DEFAULT_OUTPUT, PortConfig, describe_ports
 from .scheduler import EngineError, StateChanged
+from .server_watch import exit_past_dead_clients
 from .settings_cli import add_control_arguments, settings_from_args
 from .sync.cli_args import add_sync_arguments, sync_config
 from .web import add_web_arguments, run_web
@@ -189,11 +190,14 @@ def main(argv=None) -> int:
             from .session import EventPump, Session
 
             pump = EventPump(_printer(args.verbose))
-            code = run_headless(Session(config, on_event=pump), args.verbose)
+            session = Session(config, on_event=pump)
+            code = run_headless(session, args.verbose)
             pump.close()
-            return code
         finally:
             undo_midi_system()
+        if session.lost_server:
+            exit_past_dead_clients(code)
+        return code
     except PerformanceRnnError as err:
         _fail(str(err))
 

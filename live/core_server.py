@@ -26,6 +26,7 @@ from pathlib import Path
 from engine.errors import PerformanceRnnError
 
 from .clock import HELPER_PRIORITY, make_realtime
+from .server_watch import exit_past_dead_clients
 from .commands import Command
 
 VIEW_SECONDS = 0.05
@@ -136,6 +137,8 @@ def run_core(config, requests, news, recordings_dir, log_path=None) -> None:
     finally:
         control.stop_clock()  # panic, close ports, save the takes (a no-op after the UI's own stop_clock)
         outbox.close()
+    if session.lost_server:
+        exit_past_dead_clients(0)
 
 
 def _hello(control) -> dict:

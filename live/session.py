@@ -146,6 +146,7 @@ class Session:
                                   enabled=open_ports)
         self.fault: str | None = None  # why the session stopped by itself (the MIDI system died)
         self._dead_ports: list = []
+        self.lost_server = False  # the JACK server died under us (see live.server_watch.exit_past_dead_clients)
         self._thread: threading.Thread | None = None
         self._stopped = False
         self.realtime = False  # set once the clock thread has (or has not) got real-time priority
@@ -220,6 +221,7 @@ class Session:
         self.report(lost_message(reason, self.config.reconnect))
         # Their clients died with the server: closing one later would crash inside RtMidi, so they are
         # dropped, never closed.
+        self.lost_server = True
         self._dead_ports += [self.output.port, *self.inputs]
         self.inputs.clear()
         self.commands.put(ReplaceOutput(None, "JACK server lost"))
