@@ -26,8 +26,8 @@ from pathlib import Path
 from engine.errors import PerformanceRnnError
 
 from .clock import HELPER_PRIORITY, make_realtime
-from .server_watch import exit_past_dead_clients
 from .commands import Command
+from .server_watch import exit_past_dead_clients
 
 VIEW_SECONDS = 0.05
 OUTBOX_LIMIT = 20_000  # messages kept while the UI does not read (a frozen UI): the oldest are dropped
