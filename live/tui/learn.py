@@ -66,6 +66,10 @@ class MidiLearnMixin:
             self.save_cc_map()
             self.update_labels()
             self.notify(f"learned: CC {result.cc} on channel {result.channel + 1} → {result.control}", timeout=4)
+            if not result.control.startswith("action:") and result.control not in TOGGLES:
+                # The control jumps to the hardware knob's position at once, as a DAW's MIDI learn does (and a
+                # newer CC may have replaced the learning one in the queue: its value must not be lost).
+                self.apply_cc(CCMove(result.control, event.msg.value / 127.0, pressed=False))
         elif isinstance(result, CCMove):
             self.apply_cc(result)
 
