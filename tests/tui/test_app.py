@@ -334,6 +334,17 @@ async def test_the_panel_switches_whom_to_follow(tmp_path):
         assert leader.sync.status().mode == "off"  # we lead with our clock: following is refused, with a notice
 
 
+async def test_a_learned_knob_takes_the_hardware_position_even_when_a_newer_cc_replaced_the_first(session, tmp_path):
+    app = app_for(session, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.set_focus(app.main.query_one("#temperature"))
+        await pilot.press("l")
+        for value in (0, 127):  # posted together: the newer replaces the older in the queue
+            app.post_message(PlayerControlChange(mido.Message("control_change", control=21, value=value)))
+        assert await wait_until(lambda: settings(session).temperature == 5.0)
+        assert app.cc_map.bindings == {(0, 21): "temperature"}
+
+
 async def test_a_label_refresh_after_quit_is_harmless(session, tmp_path):
     """Timers (the clock-priority label, learning polls) can fire while the app closes."""
     app = app_for(session, tmp_path)
