@@ -11,23 +11,16 @@ checking jack_midi_event_get's result, hands over the previous message again in 
 callback in the instrument's process needs the same lock every cycle and lost even more. The child's lock
 is free: its JACK callback writes the events straight into the pipe, and nothing else runs there.
 
-Each message's `time` is set to when its frame sounded, on time.perf_counter's clock (CLOCK_MONOTONIC, which
-JACK's clock counts too): exact to the frame, where the time of its arrival in Python is only exact to the
-period (JACK hands a reader a whole period's events at once).
-
-Pipe protocol (child -> parent): one text line, "ok <full port name>" or "error <text>", then frames of an
-8-byte little-endian double (the frame's time), a 4-byte little-endian length and that many bytes (one MIDI
-event each)."""
+Pipe protocol (child -> parent): one text line, "ok <full port name>" or "error <text>", then frames of a
+4-byte little-endian length and that many bytes (one MIDI event each)."""
 from __future__ import annotations
 
 import fcntl
 import os
 import select
-import struct
 import subprocess
 import sys
 import threading
-import time
 
 import mido
 
@@ -36,7 +29,6 @@ from .clock import CLOCK_PRIORITY, HELPER_PRIORITY, make_realtime
 MAX_BACKLOG = 4 << 20  # bytes the child keeps while the parent is behind; beyond it a cycle is dropped (counted)
 PIPE_BYTES = 1 << 20  # the pipe's size (Linux F_SETPIPE_SZ)
 F_SETPIPE_SZ = 1031
-STAMP = struct.Struct("<dI")  # a frame's time (perf_counter seconds) and the event's length
 ACTIVE_SENSING = 0xFE  # dropped, as mido's RtMidi input does (ignore_types(active_sense=True))
 
 
@@ -64,17 +56,16 @@ class JackMidiInput:
         make_realtime(HELPER_PRIORITY)  # a preempted lock holder would stall the clock thread
         read = self._child.stdout.read
         while True:
-            header = read(STAMP.size)
-            if len(header) < STAMP.size:
+            size = read(4)
+            if len(size) < 4:
                 return  # the child ended (closed, or its server died: live.server_watch reports that)
-            seconds, size = STAMP.unpack(header)
-            data = read(size)
+            data = read(int.from_bytes(size, "little"))
             if data and data[0] != ACTIVE_SENSING:
-                self._hand_over(data, seconds)
+                self._hand_over(data)
 
-    def _hand_over(self, data: bytes, seconds: float) -> None:
+    def _hand_over(self, data: bytes) -> None:
         try:
-            msg = mido.Message.from_bytes(data, time=seconds)
+            msg = mido.Message.from_bytes(data)
         except (ValueError, IndexError, TypeError):  # malformed bytes (a short pitchwheel: IndexError)
             return
         callback = self.callback
@@ -128,9 +119,7 @@ def _serve(client_name: str, port_name: str, sources: list[str]) -> None:
     @client.set_process_callback
     def process(frames):
         # JACK's real-time thread: copy the events into the pipe and return; never blocks.
-        now, since, rate = time.perf_counter(), client.frames_since_cycle_start, client.samplerate
-        frame = b"".join(STAMP.pack(now + (offset - since) / rate, len(data)) + bytes(data)
-                         for offset, data in port.incoming_midi_events())
+        frame = b"".join(len(data).to_bytes(4, "little") + bytes(data) for _, data in port.incoming_midi_events())
         if len(backlog) + len(frame) > MAX_BACKLOG:
             dropped[0] += 1
         else:

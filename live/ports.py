@@ -79,26 +79,13 @@ def open_output(config: PortConfig):
     try:
         if config.output is None:
             _virtual_guard()
-            name = config.virtual_name
-            return _output_port(name, None, config), f"virtual output {name!r}"
+            return mido.open_output(config.virtual_name, virtual=True), f"virtual output {config.virtual_name!r}"
         name = match_port(config.output, output_names(), "output")
-        return _output_port(name, name, config), f"output {name!r}"
+        return mido.open_output(name), f"output {name!r}"
     except NotImplementedError:
         raise PortError(LOOPMIDI) from None
     except (OSError, SystemError, RuntimeError) as err:
         raise PortError(f"cannot open the MIDI output ({err}); check --output and the MIDI system") from None
-
-
-def _output_port(name: str, destination: str | None, config: PortConfig):
-    """On JACK our own port (named like the virtual one) connected to `destination`, which places each
-    message on its frame (see live/jack_midi_out.py); elsewhere RtMidi's."""
-    if uses_jack():
-        from .jack_midi_out import JackMidiOutput
-
-        return JackMidiOutput(config.virtual_name, config.virtual_name, [destination] if destination else [])
-    if destination is None:
-        return mido.open_output(name, virtual=True)
-    return mido.open_output(destination)
 
 
 def open_inputs(config: PortConfig, callback) -> tuple[list, str]:
@@ -107,7 +94,7 @@ def open_inputs(config: PortConfig, callback) -> tuple[list, str]:
         return [], "no input"
     try:
         # Our own virtual output shows up as an input: never listen to ourselves (a feedback loop).
-        own = config.virtual_name if config.output is None or uses_jack() else None
+        own = config.virtual_name if config.output is None else None
         names = [n for n in input_names() if own is None or n.split(":")[-1] != own]
         if config.all_inputs:
             ports = _open_input(config, callback, names)

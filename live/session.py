@@ -135,7 +135,6 @@ class Session:
         self.output = MidiOutput(self._with_synth(output_port))
         sched_config = SchedulerConfig(duration_seconds=config.duration, collect_garbage=True)
         self.sync = SyncHook(config.sync, self.settings.lookahead_ms / 1000, self.commands, self.clock, on_event)
-        self.sync.timing.output_latency = getattr(output_port, "latency", 0.0)
         self.scheduler = Scheduler(performer, self.output, self.commands, self.clock, sched_config,
                                    on_event=on_event, recorder=self.recorder, timing=self.sync.timing)
         if open_ports:
@@ -233,7 +232,7 @@ class Session:
     def _server_back(self) -> None:
         """The server is back: new clients for our ports (the old ones died with the server)."""
         port, self.output_name = open_output(self.config.ports)
-        self._hand_over(port, f"reconnected {self.output_name}")
+        self.commands.put(ReplaceOutput(port, f"reconnected {self.output_name}"))
         self.inputs[:], self.input_name = open_inputs(self.config.ports, self._on_input)
         self.report(f"reconnected to the JACK server: {self.output_name} <- {self.input_name}")
 
@@ -267,12 +266,10 @@ class Session:
                 f"p99 {heard['p99'] * 1e3:.3f} ms; rollbacks {s.rollbacks}")
 
     def _on_input(self, msg) -> None:
-        # The MIDI thread: stamp, enqueue, return. On JACK the message carries when its frame sounded (exact,
-        # where its arrival here is late by up to a period); RtMidi's leave time at 0.
-        at = msg.time or self.clock.now()
-        if self.sync.feed(msg, at, "input"):
+        # The MIDI thread (inside JACK's process cycle): stamp, enqueue, return.
+        if self.sync.feed(msg, self.clock.now(), "input"):
             return
-        self.commands.put(PlayerMessage(msg, at))
+        self.commands.put(PlayerMessage(msg, self.clock.now()))
         hook = self.on_player_message
         if hook is not None:
             hook(msg)
@@ -295,12 +292,7 @@ class Session:
         Opening a port holds the GIL for tens of ms: expect one late tick (the swap panics anyway)."""
         ports = PortConfig(**{**vars(self.config.ports), "output": name})
         port, self.output_name = open_output(ports)
-        self._hand_over(port, self.output_name)
-
-    def _hand_over(self, port, description: str) -> None:
-        """A new output port for the clock thread to take between ticks; the sync grid learns its latency."""
-        self.sync.timing.output_latency = getattr(port, "latency", 0.0)
-        self.commands.put(ReplaceOutput(self._with_synth(port), description))
+        self.commands.put(ReplaceOutput(self._with_synth(port), self.output_name))
 
     def _with_synth(self, port):
         return SynthTee(port, self.synth) if self.synth is not None else port

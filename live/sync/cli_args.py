@@ -18,8 +18,8 @@ def add_sync_arguments(p) -> None:
     a("--bpm", type=float, default=120.0, help="our tempo (20..300): the grid in free time and --clock-out")
     a("--quantize", type=float, default=0.0, help="0..100: percent each model note moves toward the grid")
     a("--sync-offset-ms", "--sync_offset_ms", dest="sync_offset_ms", type=float, default=0.0,
-      help="send quantized notes this many ms early, for the MIDI path after our port (e.g. a hardware synth's "
-           "input); following a DAW or Link, our own JACK output's one period is made up already")
+      help="send quantized notes this many ms before their grid line, to make up for the MIDI path's latency "
+           "(JACK delivers at the next period: half a period on average, 1.33 ms at 128 frames / 48 kHz)")
     a("--grid", default="1/16", help="quantize grid: 1/4, 1/8, 1/16, 1/8t (triplet), 1/8. (dotted)...")
 
 

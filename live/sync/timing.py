@@ -132,7 +132,6 @@ class Timing:
         self._snap_next = False  # the first note after Start lands on a grid line whatever the amount
         self._shifts: dict = {}  # (channel, note) -> seconds its note-on moved; its note-off moves as much
         self._free: Timeline | None = None
-        self.output_latency = 0.0  # s from our send to the note sounding (JACK: one period, live.jack_midi_out)
         self.retired_links: list = []  # Link sessions switched away from, for the session to close off this thread
         self._clock_tick = 0
         self._pending_out: list = []
@@ -186,11 +185,7 @@ class Timing:
     def _toward_grid(self, due: float, amount: float, now: float) -> float:
         if amount <= 0:
             return due
-        # Following a DAW or Link, a note must sound on their grid: send it our output's latency early (plus
-        # the user's offset for the rest of the path). Leading, our clock ticks have the same latency.
         line, lead = self.timeline(), self.config.offset_ms / 1000
-        if self.config.mode != "off":
-            lead += self.output_latency
         k = round(line.tick_at(due + lead) / self.grid) * self.grid
         send_at = line.time_of(k) - lead  # heard on the line after the path's latency
         while send_at < max(now + MIN_AHEAD, self.open_at - lead):

@@ -69,7 +69,7 @@ class Instrument:
         return self
 
     def _received(self, msg) -> None:
-        self.received.append((msg.time, msg))  # when its frame sounded (live/jack_midi_in.py), perf_counter clock
+        self.received.append((time.perf_counter(), msg))
 
     def send(self, msg: mido.Message) -> float:
         t = time.perf_counter()

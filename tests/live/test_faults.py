@@ -12,7 +12,6 @@ from live.jack_midi_in import JackMidiInput
 from live.take_journal import sidecar_path
 from tests.helpers import tiny_bundle
 from tests.live import fuzz
-from tests.live.fakes import sounding_after
 from tests.live.instrument import ROOT, Instrument, live_command
 from tests.live.jack_server import JackServer
 
@@ -76,11 +75,7 @@ def test_sigkill_leaves_all_but_the_last_seconds_in_the_sidecar(jack_server, bun
                       "--record", take, tmp_path=tmp_path).start().connect()
     play_notes(inst, range(40, 80))  # 4 s of playing
     inst.proc.kill()
-    inst.proc.wait(30)
-    # The JACK output's own process ends the notes the dead instrument left on (live/jack_midi_out.py).
-    assert wait_for(lambda: sounding_after(inst.received, panic_ends_notes=False) == set(), 5), inst.received
-    assert any(m.type == "note_on" for _, m in inst.received)
-    inst.close()
+    inst.wait(30)
     assert not take.exists()
     kept = player_notes(sidecar_path(str(take)))
     assert kept == list(range(40, 40 + len(kept)))  # in order, nothing garbled

@@ -32,12 +32,9 @@ def test_valid_messages_arrive_in_order_and_the_rest_is_dropped(sender):
     for i, msg in enumerate(valid):
         sender.send_message(msg.bytes())
         sender.send_message(junk[i % len(junk)])
-    sent = time.perf_counter()
     time.sleep(0.3)
     port.close()
-    assert [m.copy(time=0) for m in got] == valid
-    # Each is stamped with when its frame sounded: in order, and no later than its arrival here.
-    assert all(a.time <= b.time for a, b in zip(got, got[1:])) and 0 < sent + 0.3 - got[-1].time < 0.5
+    assert got == valid
 
 
 def test_an_unknown_source_is_an_error_naming_it(jack_server):
