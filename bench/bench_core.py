@@ -165,7 +165,7 @@ def long_run(seconds: float) -> None:
     print(f"\n{seconds:.0f} s, panel on, 2 busy processes, load {load_text()}: lateness p50/p99/max "
           f"{stats['lateness']['p50']:.3f}/{stats['lateness']['p99']:.3f}/{stats['lateness']['max']:.3f} ms, "
           f"{stats['late_over_2ms']} of {stats['ticks']} ticks woke over 2 ms late\n")
-    print("latest sends (s since start, ms late):", stats["latest_sends"])
+    print("worst sends (s since start, ms late):", stats["worst_sends"])
     print("ticks that woke over 2 ms late (tick, ms):", stats["late_ticks_over_2ms"])
     print("stalls, whole ticks skipped (tick reached, ticks skipped):", stats["stalls"])
     print("steal time (the hypervisor ran another guest) during the run: "

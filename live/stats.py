@@ -59,13 +59,14 @@ class Stats:
         lateness, sent_at, wake = np.asarray(self.lateness), np.asarray(self.sent_at), np.asarray(self.wake_lateness)
         counts = np.histogram(np.maximum(lateness, 0.0) * 1e3, bins=LATENESS_BINS_MS)[0].tolist()
         late = np.flatnonzero(wake > 0.002)[:40]
-        worst = np.argsort(-lateness)[:5]
+        worst = np.argpartition(-lateness, min(4, len(lateness) - 1))[:5] if len(lateness) else []
+        worst = sorted(worst, key=lambda i: -lateness[i])  # a full argsort of 500k samples: ~10 ms
         return {**ms, "late_ticks": self.late_ticks, "ticks": self.ticks, "rollbacks": self.rollbacks,
                 "late_over_2ms": self.ticks_over(0.002),
                 "late_ticks_over_2ms": [(int(i), round(float(wake[i]) * 1e3, 2)) for i in late],  # (tick, ms)
                 "stalls": list(zip(np.asarray(self.stall_at, int).tolist(),
                                    np.asarray(self.stall_ticks, int).tolist()))[-20:],  # (tick, ticks skipped)
-                "latest_sends": [(round(float(sent_at[i]), 3), round(float(lateness[i]) * 1e3, 2)) for i in worst],
+                "worst_sends": [(round(float(sent_at[i]), 3), round(float(lateness[i]) * 1e3, 2)) for i in worst],
                 "histogram": list(zip(LATENESS_BINS_MS[:-1], counts))}
 
     @staticmethod
