@@ -141,12 +141,16 @@ class Timing:
         if self.config.clock_out:
             self._pending_out.append(mido.Message("start"))
         if self.link is not None:
-            self.notify(f"sync: Link session at {self.link.bpm:.1f} BPM, {self.link.peers} peers; "
-                        "the model plays while the session plays")
-            if self.link.playing:
-                self._start(t0)
-            elif self.config.link_start:
+            self._join_link(t0)
+            if not self.link.playing and self.config.link_start:
                 self.link.set_playing(True)  # the session calls back with 'start' at the next bar line
+
+    def _join_link(self, t: float) -> None:
+        """Play along at once if the session plays; else wait for its transport."""
+        self.notify(f"sync: Link session at {self.link.bpm:.1f} BPM, {self.link.peers} peers; "
+                    "the model plays while the session plays")
+        if self.link.playing:
+            self._start(t)
 
     def timeline(self) -> Timeline:
         if self.link is not None:
@@ -244,9 +248,7 @@ class Timing:
             self.notify("sync: following MIDI clock from the input; the model plays after the DAW's Start")
         else:
             self.playing = False
-            self.notify(f"sync: Link session at {link.bpm:.1f} BPM, {link.peers} peers")
-            if link.playing:
-                self._start(now)
+            self._join_link(now)
         return "panic" if was_playing and not self.playing else "refresh"
 
     def _start(self, t: float) -> None:
